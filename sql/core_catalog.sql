@@ -1,11 +1,12 @@
 -- Catalogue rules every capability must follow (DESIGN.md).
--- Every table: tenant_id first in the primary key, row-level security on.
+-- Every table: tenant_id first in the primary key (partitioned tables: in each
+-- partition's), row-level security on.
 SELECT c.relname AS bad_table
 FROM pg_class c
 LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
-WHERE c.relnamespace = 'stratum'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-  AND (i.indkey IS NULL OR (SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum = i.indkey[0]) <> 'tenant_id'
-	   OR NOT c.relrowsecurity);
+WHERE c.relnamespace = 'stratum'::regnamespace AND c.relkind IN ('r', 'p')
+  AND (c.relkind = 'r' AND (i.indkey IS NULL OR (SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum = i.indkey[0]) <> 'tenant_id')
+	   OR (NOT c.relispartition AND NOT c.relrowsecurity));
 -- Every view and every column of tables and views has a comment.
 SELECT c.relname, a.attname
 FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped

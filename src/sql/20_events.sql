@@ -12,9 +12,7 @@ CREATE TABLE stratum.events (
 	properties		jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(properties) = 'object'),
 	source			text NOT NULL DEFAULT 'api',
 	message_id		text,
-	received_at		timestamptz NOT NULL DEFAULT now(),
-	PRIMARY KEY (tenant_id, occurred_at, event_id),
-	FOREIGN KEY (tenant_id, profile_id) REFERENCES stratum.profiles ON DELETE CASCADE
+	received_at		timestamptz NOT NULL DEFAULT now()
 ) PARTITION BY RANGE (occurred_at);
 ALTER SEQUENCE stratum.events_event_id_seq OWNED BY stratum.events.event_id;
 COMMENT ON TABLE stratum.events IS 'Behavioural events (page views, purchases, e-mail opens, ...), partitioned by month';
@@ -28,13 +26,42 @@ COMMENT ON COLUMN stratum.events.source IS 'Where the event came from: api, inta
 COMMENT ON COLUMN stratum.events.message_id IS 'Client-supplied message id, for tracing retries';
 COMMENT ON COLUMN stratum.events.received_at IS 'When stratum stored the event';
 
-CREATE INDEX events_profile_idx ON stratum.events (tenant_id, profile_id, occurred_at);
-CREATE INDEX events_type_idx ON stratum.events (tenant_id, event_type, occurred_at);
+/*
+ * The primary key and indexes are made on each partition, not on the
+ * partitioned parent.  The parent is an extension member and so is not in a
+ * dump, while partitions made by maintenance are ordinary tables that are:
+ * with indexes on the parent, pg_restore's ATTACH PARTITION would create the
+ * partition's indexes and then fail creating them again from the dump.
+ * The key contains the partition key, so per-partition uniqueness is the
+ * same as uniqueness over the whole table.
+ */
+CREATE FUNCTION stratum_internal.event_partition_index(part text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+	EXECUTE format('ALTER TABLE stratum.%I ADD PRIMARY KEY (tenant_id, occurred_at, event_id)', part);
+	EXECUTE format('CREATE INDEX ON stratum.%I (tenant_id, profile_id, occurred_at)', part);
+	EXECUTE format('CREATE INDEX ON stratum.%I (tenant_id, event_type, occurred_at)', part);
+END $$;
+
+/*
+ * No foreign key to stratum.profiles: partitions made by maintenance are not
+ * extension members, so pg_restore loads their rows before the profiles and
+ * a foreign key would refuse them.  The writers keep the reference valid
+ * instead (stratum_internal.resolve_profile locks the profile it returns
+ * until commit), and this trigger gives deletes the cascade.
+ */
+CREATE FUNCTION stratum_internal.profiles_delete_events() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+	DELETE FROM stratum.events e USING gone
+	WHERE e.tenant_id = gone.tenant_id AND e.profile_id = gone.profile_id;
+	RETURN NULL;
+END $$;
 
 -- Rows outside every monthly partition land here instead of failing; the
 -- maintenance job moves them into their month's partition when it makes it.
 CREATE TABLE stratum.events_default PARTITION OF stratum.events DEFAULT;
-SELECT pg_catalog.pg_extension_config_dump('stratum.events_default', '');
+SELECT stratum_internal.event_partition_index('events_default');
 
 -- Counted rejections of the high-volume path (stratum.event_intake).
 CREATE TABLE stratum.ingest_rejections (
@@ -105,6 +132,7 @@ BEGIN
 				m::timestamptz, (m + interval '1 month')::timestamptz, part);
 			GET DIAGNOSTICS n = ROW_COUNT;
 			moved := moved + n;
+			PERFORM stratum_internal.event_partition_index(part);
 			EXECUTE format('ALTER TABLE stratum.events ATTACH PARTITION stratum.%I FOR VALUES FROM (%L) TO (%L)',
 						   part, m::timestamptz, (m + interval '1 month')::timestamptz);
 			created := created || part;
@@ -140,3 +168,7 @@ BEGIN
 							  'moved_from_default', moved, 'deleted_past_retention', deleted);
 END $$;
 COMMENT ON FUNCTION stratum_internal.events_maintain(integer, integer) IS 'Create event partitions ahead, drop expired ones, enforce per-tenant retention';
+
+CREATE TRIGGER profiles_delete_events AFTER DELETE ON stratum.profiles
+	REFERENCING OLD TABLE AS gone
+	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.profiles_delete_events();

@@ -160,6 +160,11 @@ DECLARE
 BEGIN
 	SELECT * INTO STRICT l FROM stratum.profiles WHERE tenant_id = p_tenant AND profile_id = loser;
 
+	-- Events have no foreign key (see 20_events.sql): moved by name.
+	UPDATE stratum.events SET profile_id = survivor WHERE tenant_id = p_tenant AND profile_id = loser;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	moved := jsonb_build_object('events', n);
+
 	FOR fk IN
 		SELECT c.conrelid::regclass AS tbl, c.conrelid, a.attname AS col
 		FROM pg_constraint c

@@ -34,6 +34,10 @@ BEGIN
 		IF rel.relkind = 'r' THEN
 			PERFORM pg_catalog.pg_extension_config_dump(format('stratum.%I', rel.relname), '');
 		END IF;
+		-- A partition made here (a default partition) is a member too.
+		PERFORM pg_catalog.pg_extension_config_dump(format('stratum.%I', p.relname), '')
+		FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
+		WHERE i.inhparent = rel.oid AND p.relkind = 'r';
 	END LOOP;
 
 	FOR rel IN
