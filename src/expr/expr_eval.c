@@ -222,6 +222,30 @@ do_arith(int op, const ExprValue *a, const ExprValue *b, ExprValue *out)
 {
 	int			ka = a->kind;
 	int			kb = b->kind;
+	ExprValue	ta,
+				tb;
+
+	/* text holding a timestamp (as in jsonb) takes part in date arithmetic */
+	if (ka == EXPR_TEXT && (kb == EXPR_TIMESTAMP || kb == EXPR_INTERVAL))
+	{
+		if (!as_timestamp(a, &ta.u.ts))
+		{
+			out->kind = EXPR_NULL;
+			return;
+		}
+		ta.kind = ka = EXPR_TIMESTAMP;
+		a = &ta;
+	}
+	else if (kb == EXPR_TEXT && ka == EXPR_TIMESTAMP)
+	{
+		if (!as_timestamp(b, &tb.u.ts))
+		{
+			out->kind = EXPR_NULL;
+			return;
+		}
+		tb.kind = kb = EXPR_TIMESTAMP;
+		b = &tb;
+	}
 
 	if (ka == EXPR_NUMBER && kb == EXPR_NUMBER)
 	{

@@ -265,7 +265,7 @@ unknown_field_error(const ExprContextDef *ctx, ExprStr path, ExprError *err)
 				break;
 			}
 	}
-	expr_set_error(err, EXPR_ERR_FIELD, 0, "unknown field \"%.*s\" in a %s condition",
+	expr_set_error(err, EXPR_ERR_FIELD, 0, "unknown field \"%.*s\" in context \"%s\"",
 				   path.len > 100 ? 100 : path.len, path.ptr, ctx->name);
 	if (best[0] >= 0)
 	{
@@ -278,7 +278,7 @@ unknown_field_error(const ExprContextDef *ctx, ExprStr path, ExprError *err)
 	}
 	else
 	{
-		n += snprintf(err->hint + n, sizeof(err->hint) - n, "Fields of a %s condition: ", ctx->name);
+		n += snprintf(err->hint + n, sizeof(err->hint) - n, "Fields of context \"%s\": ", ctx->name);
 		for (i = 0; i < ctx->nfields && n < sizeof(err->hint) - 40; i++)
 			n += snprintf(err->hint + n, sizeof(err->hint) - n, "%s%s", i ? ", " : "", ctx->fields[i].name);
 		if (i < ctx->nfields)

@@ -39,6 +39,7 @@ static void expr_yyerror(yyscan_t scanner, ExprParseState *ps, const char *msg);
 %define api.pure full
 %define api.prefix {expr_yy}
 %define parse.error custom
+%define parse.lac full
 %lex-param {yyscan_t scanner}
 %parse-param {yyscan_t scanner} {ExprParseState *ps}
 
