@@ -151,7 +151,7 @@ decode_const(Reader *r, ExprConst *c, const char *strs, int32_t strbytes)
 	{
 		case EXPR_NUMBER:
 			rd(r, &c->written, 8);
-			if (!isfinite(c->written) || c->written < 0 || c->style > EXPR_STYLE_MONEY)
+			if (!isfinite(c->written) || signbit(c->written) || c->style > EXPR_STYLE_MONEY)
 				return false;
 			c->value.u.num = c->style == EXPR_STYLE_PERCENT ? c->written / 100.0 : c->written;
 			break;
@@ -160,7 +160,7 @@ decode_const(Reader *r, ExprConst *c, const char *strs, int32_t strbytes)
 				double		v;
 
 				rd(r, &c->written, 8);
-				if (!isfinite(c->written) || c->written < 0 || c->style >= EXPR_UNIT_COUNT_)
+				if (!isfinite(c->written) || signbit(c->written) || c->style >= EXPR_UNIT_COUNT_)
 					return false;
 				v = c->written * (double) expr_unit_usecs[c->style];
 				if (fabs(v) >= 9.0e18)
@@ -272,8 +272,9 @@ expr_decode(const char *data, size_t len, ExprArena *arena, ExprError *err)
 			goto corrupt;
 		prog->fields[i].ptr = strs + off;
 		prog->fields[i].len = flen;
-		/* the path must be in canonical form */
-		if (expr_path_split(strs + off, flen, segs, 0, arena) < 0)
+		/* the path must be in canonical form, without NUL bytes */
+		if (memchr(strs + off, '\0', flen) != NULL ||
+			expr_path_split(strs + off, flen, segs, 0, arena) < 0)
 			goto corrupt;
 	}
 	if (!r.ok || r.off + strbytes != len)
