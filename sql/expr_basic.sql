@@ -154,3 +154,13 @@ WHERE stratum_condition_eval_row('NOT (spend < 80% of daily_budget) AND status =
 SELECT id FROM campaign_rows
 WHERE stratum_condition_eval_row('is_brand OR started < date ''2024-01-15'' AND code = ''ab''', campaign_rows) ORDER BY id;
 SELECT id, stratum_condition_eval_row('spend / daily_budget > 0.5', r) FROM campaign_rows r ORDER BY id;
+
+-- numeric columns and jsonb numbers convert exactly (fast path and long values)
+SELECT x, stratum_condition_eval_row(format('x = %s', x)::stratum.condition, r) AS row_eq,
+	   stratum_condition_eval(format('x = %s', x)::stratum.condition, jsonb_build_object('x', x)) AS jsonb_eq,
+	   stratum_condition_eval_row(format('x > %s', x)::stratum.condition, r) AS row_gt
+FROM (VALUES (1000.1::numeric), (0.0001), (12345.678), (99999999999999.9), (123456789012345678),
+			 (1e20), (1.5e-30), (0), (0.000), (7)) AS r(x)
+ORDER BY x;
+SELECT stratum_condition_eval_row('x < 0 AND x = -12345.678', r) FROM (SELECT -12345.678::numeric AS x) r;
+SELECT stratum_condition_eval_row('x IS NULL', r) FROM (SELECT 'NaN'::numeric AS x) r;

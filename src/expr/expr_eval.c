@@ -439,9 +439,45 @@ expr_program_eval(const ExprProgram *prog, const ExprValue *slots, ExprTimestamp
 		switch (in->op)
 		{
 			case OP_CMP_FC:
-				do_compare(in->aux2, &slots[in->arg], &consts[in->arg2], sp);
-				sp++;
-				break;
+				{
+					const ExprValue *a = &slots[in->arg];
+					const ExprValue *b = &consts[in->arg2];
+
+					if (a->kind == EXPR_NUMBER && b->kind == EXPR_NUMBER)
+					{
+						double		x = a->u.num;
+						double		y = b->u.num;
+						bool		r;
+
+						switch (in->aux2)
+						{
+							case OP_EQ:
+								r = x == y;
+								break;
+							case OP_NE:
+								r = x != y;
+								break;
+							case OP_LT:
+								r = x < y;
+								break;
+							case OP_LE:
+								r = x <= y;
+								break;
+							case OP_GT:
+								r = x > y;
+								break;
+							default:
+								r = x >= y;
+								break;
+						}
+						sp->kind = EXPR_BOOL;
+						sp->u.b = r;
+					}
+					else
+						do_compare(in->aux2, a, b, sp);
+					sp++;
+					break;
+				}
 			case OP_JUMP_FALSE:
 				if (sp[-1].kind == EXPR_BOOL && !sp[-1].u.b)
 					pc = in->arg;

@@ -44,6 +44,7 @@ typedef struct EvalCache
 	int		   *attnum;			/* rows: column (0-based) of each field */
 	Oid		   *atttype;
 	ExprValue  *slots;
+	TupleDesc	desc;			/* rows: copy of the row type's descriptor */
 	Datum	   *values;			/* rows: deformed tuple */
 	bool	   *nulls;
 	int			natts;
@@ -95,6 +96,82 @@ get_cache(FunctionCallInfo fcinfo, struct varlena *cond, Oid rowtype, int32 rowt
 }
 
 /*
+ * numeric_to_double
+ *		numeric -> double without going through text when the value has at
+ *		most 15 significant digits (exact integer mantissa, one correctly
+ *		rounded scaling by a power of ten, so the result equals strtod's);
+ *		longer values take PostgreSQL's own conversion.  Reads the on-disk
+ *		numeric format (stable across versions because of pg_upgrade):
+ *		a 2-byte header (short format: sign, dscale and weight packed; long
+ *		format: sign/dscale word then int16 weight) and base-10000 digits.
+ */
+static double
+numeric_to_double(Numeric num)
+{
+	const char *p = VARDATA_ANY(num);
+	int			len = VARSIZE_ANY_EXHDR(num);
+	uint16		header;
+	int			weight;
+	bool		negative;
+	int			ndigits;
+	const char *digits;
+	int64		mant = 0;
+	int			sigdigits = 0;
+	int			exp10;
+	int			i;
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+	if (len < 2)
+		goto slow;
+	memcpy(&header, p, 2);
+	if ((header & 0xC000) == 0x8000)	/* NUMERIC_SHORT */
+	{
+		negative = (header & 0x2000) != 0;
+		weight = (header & 0x0040) ? (int) (~0x003F | (header & 0x003F)) : (header & 0x003F);
+		digits = p + 2;
+		ndigits = (len - 2) / 2;
+	}
+	else if ((header & 0xC000) == 0x0000 || (header & 0xC000) == 0x4000)
+	{
+		int16		w;
+
+		if (len < 4)
+			goto slow;
+		negative = (header & 0xC000) == 0x4000;
+		memcpy(&w, p + 2, 2);
+		weight = w;
+		digits = p + 4;
+		ndigits = (len - 4) / 2;
+	}
+	else
+		goto slow;				/* NaN, infinities */
+	if (ndigits == 0)
+		return 0.0;
+	for (i = 0; i < ndigits; i++)
+	{
+		int16		d;
+
+		memcpy(&d, digits + 2 * i, 2);
+		if (mant == 0 && d == 0)
+			continue;
+		sigdigits += (mant == 0) ? (d >= 1000 ? 4 : d >= 100 ? 3 : d >= 10 ? 2 : 1) : 4;
+		if (sigdigits > 15)
+			goto slow;
+		mant = mant * 10000 + d;
+	}
+	/* value = mant * 10000^(weight - ndigits + 1) */
+	exp10 = 4 * (weight - ndigits + 1);
+	if (exp10 >= 0 && exp10 <= 22)
+		return negative ? -((double) mant * pow10[exp10]) : (double) mant * pow10[exp10];
+	if (exp10 < 0 && exp10 >= -22)
+		return negative ? -((double) mant / pow10[-exp10]) : (double) mant / pow10[-exp10];
+
+slow:
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, NumericGetDatum(num)));
+}
+
+/*
  * jsonb_to_value
  *		An ExprValue for a jsonb scalar (objects and arrays count as NULL).
  *		Strings point into the jsonb datum.
@@ -106,8 +183,7 @@ jsonb_to_value(const JsonbValue *jv, ExprValue *v)
 	{
 		case jbvNumeric:
 			{
-				double		d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
-																	NumericGetDatum(jv->val.numeric)));
+				double		d = numeric_to_double(jv->val.numeric);
 
 				if (isnan(d) || isinf(d))
 					expr_value_null(v);
@@ -281,7 +357,14 @@ datum_to_value(Datum d, Oid type, ExprValue *v)
 				if (numeric_is_nan(num) || numeric_is_inf(num))
 					expr_value_null(v);
 				else
-					expr_value_number(v, DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d)));
+				{
+					double		f = numeric_to_double(num);
+
+					if (isinf(f))
+						expr_value_null(v);
+					else
+						expr_value_number(v, f);
+				}
 				break;
 			}
 		case BOOLOID:
@@ -336,7 +419,7 @@ stratum_condition_eval_row(PG_FUNCTION_ARGS)
 	int32		rowtypmod = HeapTupleHeaderGetTypMod(rec);
 	bool		fresh;
 	EvalCache  *c = get_cache(fcinfo, cond, rowtype, rowtypmod, &fresh);
-	TupleDesc	desc = lookup_rowtype_tupdesc(rowtype, rowtypmod);
+	TupleDesc	desc;
 	HeapTupleData tuple;
 	int			i;
 
@@ -344,6 +427,7 @@ stratum_condition_eval_row(PG_FUNCTION_ARGS)
 	{
 		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 
+		c->desc = desc = lookup_rowtype_tupdesc_copy(rowtype, rowtypmod);
 		c->attnum = palloc(sizeof(int) * (c->nfields + 1));
 		c->atttype = palloc(sizeof(Oid) * (c->nfields + 1));
 		for (i = 0; i < c->nfields; i++)
@@ -390,6 +474,7 @@ stratum_condition_eval_row(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 
+	desc = c->desc;
 	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
@@ -404,6 +489,5 @@ stratum_condition_eval_row(PG_FUNCTION_ARGS)
 		else
 			datum_to_value(c->values[a], c->atttype[i], &c->slots[i]);
 	}
-	ReleaseTupleDesc(desc);
 	PG_RETURN_BOOL(expr_eval(c->bound, c->slots));
 }
