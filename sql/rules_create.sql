@@ -3,6 +3,8 @@
 SET client_min_messages = warning;
 SELECT stratum_tenant_create('rc', 'Rules create', timezone => 'Europe/Berlin') IS NOT NULL AS tenant;
 SET stratum.tenant = 'rc';
+CREATE FUNCTION pg_temp.rid(text) RETURNS bigint LANGUAGE sql STABLE
+	RETURN (SELECT rule_id FROM stratum.custom_rules WHERE tenant_id = 'rc' AND name = $1);
 INSERT INTO stratum.ad_accounts (tenant_id, account_id, platform, name, timezone) VALUES
 	('rc', 'ny', 'meta', 'Meta NY', 'America/New_York'),
 	('rc', 'be', 'google', 'Google Berlin', 'Europe/Berlin');
@@ -21,7 +23,7 @@ SELECT stratum_custom_rule_create($${
 		{"expression": "days_since_change >= 3 AND hour_of_day BETWEEN 8 AND 20"}],
 	"actions": [{"type": "enable"}, {"type": "bid", "change_percent": -15, "min": 0.5}],
 	"schedule": {"frequency": "hourly", "minute": 30, "days": ["mon", "tue", "wed", "thu", "fri"]}
-}$$) - 'rule_id' - 'actions' AS nested;
+}$$) - 'rule_id' - 'actions' - 'jobs' AS nested;
 SELECT name, window_name, window_back_from, window_back_to, statuses, platforms, schedule FROM stratum.custom_rules ORDER BY rule_id;
 
 -- Schedules in each targeted account's time zone: one job per zone.
@@ -29,21 +31,29 @@ SELECT stratum_custom_rule_create($${
 	"name": "Weekly", "conditions": [{"metric": "spend", "operator": ">", "value": 0}],
 	"actions": [{"type": "pause"}],
 	"schedule": {"frequency": "weekly", "time": "02:30", "days": ["sun"]}
-}$$)->'jobs' AS jobs;
-SELECT name, schedule, timezone, command FROM stratum.job_schedules WHERE tenant_id = 'rc' ORDER BY name;
--- Across DST: Berlin springs forward on 2024-03-31 (02:30 does not exist: runs at 03:00 CEST);
--- New York falls back on 2024-11-03 (01:30 happens twice: runs once, at the first).
-SELECT stratum_schedule_next('30 2 * * 0', 'Europe/Berlin', '2024-03-30 12:00+00') AS berlin_spring_forward,
-	   stratum_schedule_next('30 2 * * 0', 'Europe/Berlin', '2024-04-01 00:00+00') AS berlin_next_week,
-	   stratum_schedule_next('30 2 * * 0', 'America/New_York', '2024-03-09 12:00+00') AS ny_spring_forward;
+}$$)->'jobs' IS NOT NULL AS created;
+SELECT regexp_replace(name, '[0-9]+', 'N') AS name, schedule, timezone, regexp_replace(command, '\(\d+', '(N') AS command
+FROM stratum.job_schedules WHERE tenant_id = 'rc' ORDER BY name;
+-- Across DST: Sunday 02:30 does not exist when the clocks spring forward (New York
+-- 2024-03-10, Berlin 2024-03-31): it runs at 03:00 local that day.  New York falls
+-- back on 2024-11-03 (01:30 happens twice): it runs once, at the first (EDT).
+SELECT timezone, (stratum_schedule_next(schedule, timezone, '2024-03-09 12:00+00') AT TIME ZONE timezone)::text AS local_1,
+	   (stratum_schedule_next(schedule, timezone, '2024-03-16 12:00+00') AT TIME ZONE timezone)::text AS local_2,
+	   (stratum_schedule_next(schedule, timezone, '2024-03-30 12:00+00') AT TIME ZONE timezone)::text AS local_3,
+	   (stratum_schedule_next(schedule, timezone, '2024-03-30 12:00+00') AT TIME ZONE 'UTC')::text AS utc_3,
+	   (stratum_schedule_next(schedule, timezone, '2024-04-01 00:00+00') AT TIME ZONE timezone)::text AS local_4
+FROM stratum.job_schedules WHERE tenant_id = 'rc' AND name LIKE 'custom_rule_' || pg_temp.rid('Weekly') || ' %' ORDER BY 1;
 SELECT stratum_custom_rule_create($${
 	"name": "Daily NY", "conditions": [{"metric": "spend", "operator": ">", "value": 0}],
 	"targeting": {"platforms": ["meta"]}, "actions": [{"type": "pause"}],
 	"schedule": {"frequency": "daily", "time": "01:30"}
-}$$)->'jobs' AS jobs;
-SELECT stratum_schedule_next(schedule, timezone, '2024-11-02 12:00+00') AS first_occurrence,
-	   stratum_schedule_next(schedule, timezone, stratum_schedule_next(schedule, timezone, '2024-11-02 12:00+00')) AS next_day
-FROM stratum.job_schedules WHERE tenant_id = 'rc' AND name LIKE 'custom_rule_3 %';
+}$$)->'jobs' IS NOT NULL AS created;
+SELECT (n1 AT TIME ZONE 'UTC')::text AS first_utc, (n1 AT TIME ZONE timezone)::text AS first_local,
+	   (n2 AT TIME ZONE 'UTC')::text AS next_utc, (n2 AT TIME ZONE timezone)::text AS next_local
+FROM stratum.job_schedules j,
+	 LATERAL (SELECT stratum_schedule_next(schedule, timezone, '2024-11-02 12:00+00') AS n1) a,
+	 LATERAL (SELECT stratum_schedule_next(schedule, timezone, n1) AS n2) b
+WHERE tenant_id = 'rc' AND name LIKE 'custom_rule_' || pg_temp.rid('Daily NY') || ' %';
 -- A manual rule has no job; with no accounts targeted the tenant's zone is used.
 SELECT stratum_custom_rule_create($${
 	"name": "Manual", "conditions": [{"metric": "spend", "operator": ">", "value": 0}],
@@ -51,7 +61,9 @@ SELECT stratum_custom_rule_create($${
 	   stratum_custom_rule_create($${
 	"name": "TikTok", "conditions": [{"metric": "spend", "operator": ">", "value": 0}],
 	"targeting": {"platforms": ["tiktok"]}, "actions": [{"type": "pause"}],
-	"schedule": {"frequency": "daily", "time": "07:00", "days": ["sat", "sun"]}}$$)->'jobs' AS tenant_zone_jobs;
+	"schedule": {"frequency": "daily", "time": "07:00", "days": ["sat", "sun"]}}$$)->>'schedule' AS tiktok_schedule;
+SELECT regexp_replace(name, '[0-9]+', 'N') AS name, timezone FROM stratum.job_schedules
+WHERE tenant_id = 'rc' AND name LIKE 'custom_rule_' || pg_temp.rid('TikTok') || ' %';
 
 -- Every validation error.
 CREATE FUNCTION pg_temp.try(def text) RETURNS text LANGUAGE plpgsql AS $$
@@ -81,7 +93,7 @@ INSERT INTO bad (def) VALUES
 	('{"name": "x", "conditions": [{"match": "some", "conditions": [{"metric": "spend", "operator": ">", "value": 1}]}], "actions": [{"type": "pause"}]}'),
 	('{"name": "x", "conditions": [{"match": "any", "conditions": []}], "actions": [{"type": "pause"}]}'),
 	('{"name": "x", "conditions": [{"match": "any", "conditions": [{"metric": "spend", "operator": ">", "value": 1}], "extra": 1}], "actions": [{"type": "pause"}]}'),
-	('{"name": "x", "conditions": [{"conditions": [{"conditions": [{"conditions": [{"conditions": [{"conditions": [{"metric": "spend", "operator": ">", "value": 1}]}]}]}]}]}], "actions": [{"type": "pause"}]}'),
+	('{"name": "x", "conditions": [{"conditions": [{"conditions": [{"conditions": [{"conditions": [{"conditions": [{"conditions": [{"metric": "spend", "operator": ">", "value": 1}]}]}]}]}]}]}], "actions": [{"type": "pause"}]}'),
 	('{"name": "x", "conditions": [{"operator": ">", "value": 1}], "actions": [{"type": "pause"}]}'),
 	('{"name": "x", "conditions": [{"metric": "spnd", "operator": ">", "value": 1}], "actions": [{"type": "pause"}]}'),
 	('{"name": "x", "conditions": [{"metric": "spend", "operator": "~", "value": 1}], "actions": [{"type": "pause"}]}'),
@@ -161,6 +173,6 @@ END $$;
 -- Nothing was created by the failures.
 SELECT count(*) AS rules FROM stratum.custom_rules WHERE tenant_id = 'rc';
 -- Backtest range errors.
-SELECT * FROM stratum_custom_rule_test(1, '2024-02-01', '2024-01-01');
-SELECT * FROM stratum_custom_rule_test(1, '2023-01-01', '2024-06-01');
-SELECT * FROM stratum_custom_rule_test(42, '2024-01-01', '2024-01-02');
+SELECT * FROM stratum_custom_rule_test(pg_temp.rid('Nested'), '2024-02-01', '2024-01-01');
+SELECT * FROM stratum_custom_rule_test(pg_temp.rid('Nested'), '2023-01-01', '2024-06-01');
+SELECT * FROM stratum_custom_rule_test(-1, '2024-01-01', '2024-01-02');

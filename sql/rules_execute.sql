@@ -4,6 +4,8 @@
 SET client_min_messages = warning;
 SELECT stratum_tenant_create('rx', 'Rules test') IS NOT NULL AS tenant;
 SET stratum.tenant = 'rx';
+CREATE FUNCTION pg_temp.rid(text) RETURNS bigint LANGUAGE sql STABLE
+	RETURN (SELECT rule_id FROM stratum.custom_rules WHERE tenant_id = 'rx' AND name = $1);
 INSERT INTO stratum.ad_accounts (tenant_id, account_id, platform, name, timezone) VALUES
 	('rx', 'm1', 'meta', 'Meta UTC', 'UTC'),
 	('rx', 'g1', 'google', 'Google UTC', 'UTC'),
@@ -47,11 +49,11 @@ SELECT stratum_custom_rule_create($${
 
 -- Backtest first: changes nothing.
 SELECT day - current_date AS day_offset, campaign_id, outcome, reason, actions, spend_change, expected_revenue_change
-FROM stratum_custom_rule_test(1, current_date - 1, current_date)
+FROM stratum_custom_rule_test(pg_temp.rid('Budget cutter'), current_date - 1, current_date)
 ORDER BY 1, 2;
 SELECT campaign_id, daily_budget FROM stratum.campaigns ORDER BY 1;
 
-SELECT stratum_custom_rule_execute(1);
+SELECT stratum_custom_rule_execute(pg_temp.rid('Budget cutter')) - 'run_id' - 'rule_id';
 SELECT campaign_id, daily_budget FROM stratum.campaigns ORDER BY 1;
 SELECT campaign_id, outcome, reason, metrics->>'roas' AS roas, metrics->>'spend' AS spend
 FROM stratum.custom_rule_matches ORDER BY run_id, campaign_id;
@@ -62,7 +64,7 @@ FROM stratum.outbox ORDER BY outbox_id;
 
 -- days_since_change now counts from today's change.
 SELECT campaign_id, metrics->>'days_since_change' AS days_since_change
-FROM stratum_internal.custom_rules_evaluate('rx', '{1}', NULL, NULL, NULL, true) WHERE outcome = 'matched' ORDER BY 1;
+FROM stratum_internal.custom_rules_evaluate('rx', ARRAY[pg_temp.rid('Budget cutter')], NULL, NULL, NULL, true) WHERE outcome = 'matched' ORDER BY 1;
 
 -- Example 2, the Smart Budget Optimizer: +25% capped at $500/day and a Slack message.
 SELECT stratum_custom_rule_create($${
@@ -78,24 +80,25 @@ SELECT stratum_custom_rule_create($${
 	],
 	"schedule": {"frequency": "daily", "time": "09:00"}
 }$$)->'actions' AS optimizer_actions;
-SELECT stratum_custom_rule_execute(2) - 'run_id' - 'rule_id';
+SELECT stratum_custom_rule_execute(pg_temp.rid('Smart Budget Optimizer')) - 'run_id' - 'rule_id';
 SELECT campaign_id, action_no, action_type, status, old_value, new_value, reason, message
-FROM stratum.custom_rule_actions WHERE rule_id = 2 ORDER BY 1, 2;
+FROM stratum.custom_rule_actions WHERE rule_id = pg_temp.rid('Smart Budget Optimizer') ORDER BY 1, 2;
 SELECT kind, destination, payload->>'text' AS text FROM stratum.outbox WHERE kind = 'slack' ORDER BY outbox_id;
 -- Scheduled in the accounts' time zone.
-SELECT name, schedule, timezone, command FROM stratum.job_schedules WHERE tenant_id = 'rx' ORDER BY name;
+SELECT regexp_replace(name, '[0-9]+', 'N') AS name, schedule, timezone, regexp_replace(command, '\(\d+', '(N') AS command
+FROM stratum.job_schedules WHERE tenant_id = 'rx' ORDER BY name;
 -- Second run: c7 no longer spends half its budget; c8 is still at its cap.
-SELECT stratum_custom_rule_execute(2)->'actions';
+SELECT stratum_custom_rule_execute(pg_temp.rid('Smart Budget Optimizer'))->'actions';
 SELECT campaign_id, daily_budget FROM stratum.campaigns WHERE campaign_id IN ('c7', 'c8') ORDER BY 1;
 
 -- Monitoring.
 SELECT rule_name, execution_no, dry_run, status, campaigns_targeted, matched, skipped, actions_applied, actions_pending
 FROM stratum.custom_rule_executions ORDER BY run_id;
 SELECT rule_name, campaign_id, action_type, status, old_value, new_value FROM stratum.custom_rule_actions_taken ORDER BY run_id, campaign_id, action_no;
-SELECT rule_id, name, executions, matches, skipped, actions_applied, pending_approvals FROM stratum_custom_rules();
+SELECT name, executions, matches, skipped, actions_applied, pending_approvals FROM stratum_custom_rules();
 -- Impact: 7 days before the change (no days after yet).
 SELECT campaign_id, action_type, spend_before, revenue_before, round(roas_before, 2) AS roas_before, days_after
-FROM stratum.custom_rule_impact WHERE rule_id = 1 ORDER BY campaign_id;
+FROM stratum.custom_rule_impact WHERE rule_id = pg_temp.rid('Budget cutter') ORDER BY campaign_id;
 
 -- Trust gate: minimum signal health.  c5 (LinkedIn, health 55) matches but is skipped.
 SELECT stratum_custom_rule_create($${
@@ -105,20 +108,20 @@ SELECT stratum_custom_rule_create($${
 	"trust": {"min_signal_health": 60, "dry_run_executions": 1, "cooldown": "7 days"}
 }$$)->>'condition' AS condition;
 -- First execution is a dry run: recorded, nothing applied or queued.
-SELECT stratum_custom_rule_execute(3) - 'run_id' - 'rule_id';
+SELECT stratum_custom_rule_execute(pg_temp.rid('Low ROAS pause')) - 'run_id' - 'rule_id';
 SELECT m.campaign_id, m.outcome, m.reason, a.action_type, a.status, a.new_value, a.message
 FROM stratum.custom_rule_matches m LEFT JOIN stratum.custom_rule_actions a USING (tenant_id, run_id, campaign_id)
-WHERE m.rule_id = 3 ORDER BY m.run_id, 1, a.action_no;
+WHERE m.rule_id = pg_temp.rid('Low ROAS pause') ORDER BY m.run_id, 1, a.action_no;
 SELECT campaign_id, status FROM stratum.campaigns WHERE campaign_id IN ('c4', 'c5') ORDER BY 1;
 SELECT count(*) AS webhooks_queued FROM stratum.outbox WHERE kind = 'webhook';
 -- Second execution applies.
-SELECT stratum_custom_rule_execute(3)->'actions';
+SELECT stratum_custom_rule_execute(pg_temp.rid('Low ROAS pause'))->'actions';
 SELECT campaign_id, status FROM stratum.campaigns WHERE campaign_id IN ('c4', 'c5') ORDER BY 1;
 SELECT kind, destination, payload->>'message' AS message FROM stratum.outbox WHERE kind = 'webhook';
 -- Cooldown: re-enable c4 by hand; the rule leaves it alone for 7 days.
 UPDATE stratum.campaigns SET status = 'active' WHERE campaign_id = 'c4';
-SELECT stratum_custom_rule_execute(3) - 'run_id' - 'rule_id';
-SELECT campaign_id, outcome, reason FROM stratum.custom_rule_matches WHERE rule_id = 3 AND run_id = (SELECT max(run_id) FROM stratum.custom_rule_runs) ORDER BY 1;
+SELECT stratum_custom_rule_execute(pg_temp.rid('Low ROAS pause')) - 'run_id' - 'rule_id';
+SELECT campaign_id, outcome, reason FROM stratum.custom_rule_matches WHERE rule_id = pg_temp.rid('Low ROAS pause') AND run_id = (SELECT max(run_id) FROM stratum.custom_rule_runs WHERE tenant_id = 'rx') ORDER BY 1;
 
 -- Trust gate: approval.  Actions wait; approve applies, reject does not.
 SELECT stratum_custom_rule_create($${
@@ -128,31 +131,31 @@ SELECT stratum_custom_rule_create($${
 	"trust": {"require_approval": true, "approval_expires_after": "2 hours"}
 }$$)->>'condition' AS condition;
 UPDATE stratum.campaigns SET bid_amount = 1.5 WHERE campaign_id = 'c3';
-SELECT stratum_custom_rule_execute(4) - 'run_id' - 'rule_id';
+SELECT stratum_custom_rule_execute(pg_temp.rid('Healthy boost')) - 'run_id' - 'rule_id';
 SELECT rule_name, campaign_id, action_type, old_value, new_value, expires_at - created_at AS ttl
 FROM stratum.custom_rule_pending_approvals ORDER BY run_id, campaign_id, action_no;
 SELECT campaign_id, daily_budget, bid_amount FROM stratum.campaigns WHERE campaign_id = 'c3';
-SELECT stratum_custom_rule_approve((SELECT max(run_id) FROM stratum.custom_rule_runs), 'c3');
+SELECT stratum_custom_rule_approve((SELECT max(run_id) FROM stratum.custom_rule_runs WHERE tenant_id = 'rx'), 'c3');
 SELECT campaign_id, daily_budget, bid_amount FROM stratum.campaigns WHERE campaign_id = 'c3';
 SELECT action_type, status, old_value, new_value, decided_by FROM stratum.custom_rule_actions
-WHERE run_id = (SELECT max(run_id) FROM stratum.custom_rule_runs) ORDER BY action_no;
-SELECT stratum_custom_rule_approve((SELECT max(run_id) FROM stratum.custom_rule_runs), 'c3');  -- nothing left
+WHERE run_id = (SELECT max(run_id) FROM stratum.custom_rule_runs WHERE tenant_id = 'rx') ORDER BY action_no;
+SELECT stratum_custom_rule_approve((SELECT max(run_id) FROM stratum.custom_rule_runs WHERE tenant_id = 'rx'), 'c3');  -- nothing left
 -- Reject: a second run proposes again (budget is already 400: skipped; bid +10% capped at 2).
-SELECT stratum_custom_rule_execute(4)->'actions';
-SELECT stratum_custom_rule_reject((SELECT max(run_id) FROM stratum.custom_rule_runs), reason => 'not now');
-SELECT action_type, status, reason FROM stratum.custom_rule_actions WHERE run_id = (SELECT max(run_id) FROM stratum.custom_rule_runs) ORDER BY action_no;
+SELECT stratum_custom_rule_execute(pg_temp.rid('Healthy boost'))->'actions';
+SELECT stratum_custom_rule_reject((SELECT max(run_id) FROM stratum.custom_rule_runs WHERE tenant_id = 'rx'), reason => 'not now');
+SELECT action_type, status, reason FROM stratum.custom_rule_actions WHERE run_id = (SELECT max(run_id) FROM stratum.custom_rule_runs WHERE tenant_id = 'rx') ORDER BY action_no;
 -- Expiry: a third run's approvals expire after 2 hours.
-SELECT stratum_custom_rule_execute(4)->'actions';
+SELECT stratum_custom_rule_execute(pg_temp.rid('Healthy boost'))->'actions';
 SELECT stratum_internal.custom_rule_approvals_expire('rx', now() + interval '1 hour') AS expired_early;
 SELECT stratum_internal.custom_rule_approvals_expire('rx', now() + interval '2 hours') AS expired;
 SELECT count(*) AS pending FROM stratum.custom_rule_pending_approvals;
-SELECT stratum_custom_rule_approve((SELECT max(run_id) FROM stratum.custom_rule_runs));
+SELECT stratum_custom_rule_approve((SELECT max(run_id) FROM stratum.custom_rule_runs WHERE tenant_id = 'rx'));  -- expired
 SELECT campaign_id, daily_budget, bid_amount FROM stratum.campaigns WHERE campaign_id = 'c3';
 
 -- A disabled rule does nothing; an unknown one is an error.
-UPDATE stratum.custom_rules SET enabled = false WHERE rule_id = 4;
-SELECT stratum_custom_rule_execute(4);
-SELECT stratum_custom_rule_execute(99);
+UPDATE stratum.custom_rules SET enabled = false WHERE rule_id = pg_temp.rid('Healthy boost');
+SELECT stratum_custom_rule_execute(pg_temp.rid('Healthy boost')) - 'rule_id';
+SELECT stratum_custom_rule_execute(-1);
 
 -- Benchmarks and goals in conditions.
 INSERT INTO stratum.ad_benchmarks (tenant_id, platform, campaign_type, metric, value) VALUES
@@ -166,11 +169,11 @@ SELECT stratum_custom_rule_create($${
 		{"metric": "cpm", "operator": "<=", "compare_to": "account_average"}],
 	"actions": [{"type": "slack", "channel": "#wins", "message": "{{campaign_name}}: ROAS {{roas}}"}]
 }$$)->>'condition' AS condition;
-SELECT campaign_id, metrics->>'roas' AS roas FROM stratum_internal.custom_rules_evaluate('rx', '{5}', current_date, NULL, NULL, true)
+SELECT campaign_id, metrics->>'roas' AS roas FROM stratum_internal.custom_rules_evaluate('rx', ARRAY[pg_temp.rid('Above benchmark and goal')], current_date, NULL, NULL, true)
 WHERE outcome = 'matched' ORDER BY 1;
-SELECT day - current_date AS day_offset, campaign_id, outcome, actions, spend_change FROM stratum_custom_rule_test(5, current_date, current_date) ORDER BY 2;
+SELECT day - current_date AS day_offset, campaign_id, outcome, actions, spend_change FROM stratum_custom_rule_test(pg_temp.rid('Above benchmark and goal'), current_date, current_date) ORDER BY 2;
 
 -- Delete removes the rule, its history and its jobs.
-SELECT stratum_custom_rule_delete(2);
+SELECT stratum_custom_rule_delete(pg_temp.rid('Smart Budget Optimizer'));
 SELECT count(*) AS jobs FROM stratum.job_schedules WHERE tenant_id = 'rx';
-SELECT count(*) AS runs FROM stratum.custom_rule_runs WHERE rule_id = 2;
+SELECT count(*) AS runs FROM stratum.custom_rule_runs WHERE rule_id = pg_temp.rid('Smart Budget Optimizer');

@@ -1368,7 +1368,7 @@ BEGIN
 		RAISE EXCEPTION 'custom rule % does not exist', rule_id USING ERRCODE = 'undefined_object';
 	END IF;
 	IF "from" IS NULL OR "to" IS NULL OR "from" > "to" THEN
-		RAISE EXCEPTION 'invalid backtest range % to %', "from", "to"
+		RAISE EXCEPTION 'invalid backtest range % to %', to_char("from", 'YYYY-MM-DD'), to_char("to", 'YYYY-MM-DD')
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Give two dates, from <= to.';
 	END IF;
 	IF "to" - "from" >= 366 THEN

@@ -82,7 +82,7 @@ is($node->safe_psql('postgres', q{
 	SELECT count(*) || '/' || count(DISTINCT idempotency_key) FROM stratum.outbox WHERE kind = 'ads'}),
 	'20/20', 'one platform change queued per campaign');
 is($node->safe_psql('postgres', q{
-	SELECT count(*) FROM stratum.outbox WHERE kind = 'slack' AND payload->>'text' LIKE '% cut to 80'}),
+	SELECT count(*) FROM stratum.outbox WHERE kind = 'slack' AND payload->>'text' LIKE '% cut to 80.00'}),
 	'20', 'one Slack message per campaign');
 
 $node->stop;
