@@ -176,3 +176,8 @@ SELECT count(*) AS rules FROM stratum.custom_rules WHERE tenant_id = 'rc';
 SELECT * FROM stratum_custom_rule_test(pg_temp.rid('Nested'), '2024-02-01', '2024-01-01');
 SELECT * FROM stratum_custom_rule_test(pg_temp.rid('Nested'), '2023-01-01', '2024-06-01');
 SELECT * FROM stratum_custom_rule_test(-1, '2024-01-01', '2024-01-02');
+
+-- Clean up so that later tests see no rules or jobs of ours.
+SELECT count(*) FILTER (WHERE stratum_custom_rule_delete(rule_id)) AS deleted FROM stratum.custom_rules WHERE tenant_id = 'rc';
+SELECT count(*) AS jobs_left FROM stratum.job_schedules WHERE tenant_id = 'rc';
+DELETE FROM stratum.tenants WHERE tenant_id = 'rc';

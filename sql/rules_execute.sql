@@ -60,7 +60,7 @@ FROM stratum.custom_rule_matches ORDER BY run_id, campaign_id;
 SELECT campaign_id, action_no, action_type, status, old_value, new_value FROM stratum.custom_rule_actions ORDER BY 1, 2;
 SELECT campaign_id, field, old_value, new_value, source FROM stratum.campaign_changes ORDER BY change_id;
 SELECT kind, destination, payload - 'run_id' - 'rule_id' AS payload, idempotency_key ~ '^custom_rule:[0-9]+:c[0-9]:1$' AS keyed
-FROM stratum.outbox ORDER BY outbox_id;
+FROM stratum.outbox WHERE tenant_id = 'rx' ORDER BY outbox_id;
 
 -- days_since_change now counts from today's change.
 SELECT campaign_id, metrics->>'days_since_change' AS days_since_change
@@ -83,7 +83,7 @@ SELECT stratum_custom_rule_create($${
 SELECT stratum_custom_rule_execute(pg_temp.rid('Smart Budget Optimizer')) - 'run_id' - 'rule_id';
 SELECT campaign_id, action_no, action_type, status, old_value, new_value, reason, message
 FROM stratum.custom_rule_actions WHERE rule_id = pg_temp.rid('Smart Budget Optimizer') ORDER BY 1, 2;
-SELECT kind, destination, payload->>'text' AS text FROM stratum.outbox WHERE kind = 'slack' ORDER BY outbox_id;
+SELECT kind, destination, payload->>'text' AS text FROM stratum.outbox WHERE tenant_id = 'rx' AND kind = 'slack' ORDER BY outbox_id;
 -- Scheduled in the accounts' time zone.
 SELECT regexp_replace(name, '[0-9]+', 'N') AS name, schedule, timezone, regexp_replace(command, '\(\d+', '(N') AS command
 FROM stratum.job_schedules WHERE tenant_id = 'rx' ORDER BY name;
@@ -113,11 +113,11 @@ SELECT m.campaign_id, m.outcome, m.reason, a.action_type, a.status, a.new_value,
 FROM stratum.custom_rule_matches m LEFT JOIN stratum.custom_rule_actions a USING (tenant_id, run_id, campaign_id)
 WHERE m.rule_id = pg_temp.rid('Low ROAS pause') ORDER BY m.run_id, 1, a.action_no;
 SELECT campaign_id, status FROM stratum.campaigns WHERE campaign_id IN ('c4', 'c5') ORDER BY 1;
-SELECT count(*) AS webhooks_queued FROM stratum.outbox WHERE kind = 'webhook';
+SELECT count(*) AS webhooks_queued FROM stratum.outbox WHERE tenant_id = 'rx' AND kind = 'webhook';
 -- Second execution applies.
 SELECT stratum_custom_rule_execute(pg_temp.rid('Low ROAS pause'))->'actions';
 SELECT campaign_id, status FROM stratum.campaigns WHERE campaign_id IN ('c4', 'c5') ORDER BY 1;
-SELECT kind, destination, payload->>'message' AS message FROM stratum.outbox WHERE kind = 'webhook';
+SELECT kind, destination, payload->>'message' AS message FROM stratum.outbox WHERE tenant_id = 'rx' AND kind = 'webhook';
 -- Cooldown: re-enable c4 by hand; the rule leaves it alone for 7 days.
 UPDATE stratum.campaigns SET status = 'active' WHERE campaign_id = 'c4';
 SELECT stratum_custom_rule_execute(pg_temp.rid('Low ROAS pause')) - 'run_id' - 'rule_id';
@@ -177,3 +177,8 @@ SELECT day - current_date AS day_offset, campaign_id, outcome, actions, spend_ch
 SELECT stratum_custom_rule_delete(pg_temp.rid('Smart Budget Optimizer'));
 SELECT count(*) AS jobs FROM stratum.job_schedules WHERE tenant_id = 'rx';
 SELECT count(*) AS runs FROM stratum.custom_rule_runs WHERE rule_id = pg_temp.rid('Smart Budget Optimizer');
+
+-- Clean up so that later tests see no rules, jobs or outbox items of ours.
+SELECT count(*) FILTER (WHERE stratum_custom_rule_delete(rule_id)) AS deleted FROM stratum.custom_rules WHERE tenant_id = 'rx';
+DELETE FROM stratum.outbox WHERE tenant_id = 'rx';
+DELETE FROM stratum.tenants WHERE tenant_id = 'rx';
