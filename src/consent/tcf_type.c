@@ -36,7 +36,7 @@ tcf_decode_or_error(const char *s, size_t len)
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("invalid input syntax for type %s: %s", "tcf_string",
 							tcf_status_message(err.status)),
-					 errdetail("%s (at character %d)", err.detail, err.position),
+					 errdetail("At character %d: %s", err.position, err.detail),
 					 errhint("Pass the TC string exactly as the CMP produced it (the euconsent-v2 cookie or __tcfapi tcString).")));
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
