@@ -499,14 +499,27 @@ LANGUAGE sql SET search_path = pg_catalog, stratum, @extschema@ AS $$
 	WHERE p.tenant_id = p_tenant AND p.profile_id = p_profile;
 $$;
 
-CREATE FUNCTION stratum_internal.consent_after_merge() RETURNS trigger
+/*
+ * stratum_internal.consent_after_move
+ *		Identity merges re-point the loser's consent records to the survivor
+ *		(stratum_internal.merge_profile updates every foreign key column);
+ *		recompute the current consent of every profile that received
+ *		records.  A statement trigger on that UPDATE rather than on the merge
+ *		log, so that pg_restore (which loads the merge log) changes nothing.
+ */
+CREATE FUNCTION stratum_internal.consent_after_move() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, stratum, @extschema@ AS $$
+DECLARE
+	p record;
 BEGIN
-	PERFORM stratum_internal.consent_recompute(NEW.tenant_id, NEW.survivor_id);
+	FOR p IN SELECT DISTINCT m.tenant_id, m.profile_id FROM moved m ORDER BY 1, 2 LOOP
+		PERFORM stratum_internal.consent_recompute(p.tenant_id, p.profile_id);
+	END LOOP;
 	RETURN NULL;
 END $$;
-CREATE TRIGGER consent_after_merge AFTER INSERT ON stratum.profile_merges
-	FOR EACH ROW EXECUTE FUNCTION stratum_internal.consent_after_merge();
+CREATE TRIGGER consent_after_move AFTER UPDATE ON stratum.consent_records
+	REFERENCING NEW TABLE AS moved
+	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.consent_after_move();
 
 ------------------------------------------------------------------------
 -- Enforcement: the C check, the events trigger and its counters.
