@@ -5,9 +5,9 @@
  *		check every send, sync and personalisation path must call.
  *
  * Later capabilities (stream, rules, sync) include this header and call
- * stratum_consent_check() before they act for a profile; the outbox refuses
- * items whose category the profile does not allow (see
- * stratum_internal.outbox_enqueue), so a forgotten check fails closed.
+ * stratum_consent_check() before they act for a profile; the outbox also
+ * refuses items whose category the profile does not allow (see
+ * stratum_internal.outbox_enqueue), as a safety net for a forgotten check.
  *
  *-------------------------------------------------------------------------
  */
@@ -74,7 +74,9 @@ extern char *consent_set_to_cstring(ConsentSet set);
  * (which locks it FOR UPDATE) is ordered before or after the caller's
  * writes; callers that write on the strength of the answer must lock.
  * CONSENT_UNKNOWN_PROFILE is returned for ids that never existed; callers
- * decide (the event trigger keeps such rows, the outbox refuses them).
+ * decide (the event trigger and the outbox let such rows through, since
+ * there is no person whose consent is known; stratum_consent_allows()
+ * answers false).  Erased ids give CONSENT_DENIED_PROFILE_DELETED.
  */
 extern ConsentVerdict stratum_consent_check(const char *tenant, int64 profile_id,
 											ConsentCategory category, bool lock);
