@@ -40,7 +40,10 @@ CREATE FUNCTION stratum_internal.count_rejection(p_tenant text, p stratum_intern
 LANGUAGE sql SET search_path = pg_catalog AS $$
 	INSERT INTO stratum.ingest_rejections AS r (tenant_id, day, reason, rejected, last_detail, last_at)
 	VALUES (coalesce(p_tenant, ''), (now() AT TIME ZONE 'UTC')::date, p.reason, 1,
-			p.message || coalesce(': ' || nullif(p.detail, ''), ''), now())
+			-- Quoted input values are withheld: a rejected e-mail address or
+			-- phone number is personal data that erasure could not find here.
+			regexp_replace(p.message, '"[^"]*"', '"..."', 'g') || coalesce(': ' || nullif(p.detail, ''), ''),
+			now())
 	ON CONFLICT (tenant_id, day, reason) DO UPDATE
 		SET rejected = r.rejected + 1, last_detail = excluded.last_detail, last_at = excluded.last_at;
 $$;
