@@ -291,7 +291,7 @@ BEGIN
 	IF n IS NULL OR n < 1 OR n > 50000000 THEN
 		RAISE EXCEPTION 'profiles must be between 1 and 50000000, got %', coalesce(n::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Start small, e.g. profiles => 10000; 1000000 takes a few minutes.';
+				  HINT = 'Start small, e.g. profiles => 10000; 1000000 takes about 8 minutes on 2 cores.';
 	END IF;
 	IF nd IS NULL OR nd < 7 OR nd > 3650 THEN
 		RAISE EXCEPTION 'days must be between 7 and 3650, got %', coalesce(nd::text, 'NULL')
