@@ -51,7 +51,7 @@ CREATE TRIGGER tenants_check_timezone BEFORE INSERT OR UPDATE OF timezone ON str
  *		not exist.
  */
 CREATE FUNCTION stratum_internal.tenant(p_tenant text DEFAULT NULL) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	t text := coalesce(p_tenant, nullif(current_setting('stratum.tenant', true), ''));
 BEGIN

@@ -1,4 +1,9 @@
 -- The event-collection API: stratum_track, stratum_identify, bulk intake.
+--
+-- The functions on the per-event path carry no "SET search_path": a SET
+-- clause costs a configuration save and restore on every call.  They are
+-- SECURITY INVOKER and schema-qualify every stratum object, and pg_catalog is
+-- always searched first, so the caller's search_path cannot redirect them.
 
 CREATE FUNCTION stratum_internal.ingest_limits(OUT max_properties_bytes integer, OUT max_future_skew interval)
 AS 'MODULE_PATHNAME', 'stratum_ingest_limits' LANGUAGE C STABLE PARALLEL SAFE;
@@ -38,7 +43,7 @@ END $$;
  *		Lower-cased, trimmed address, or a problem if it is not one.
  */
 CREATE FUNCTION stratum_internal.normalize_email(raw text, OUT value text, OUT problem stratum_internal.problem)
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
 	value := lower(btrim(raw));
 	IF value = '' THEN
@@ -57,7 +62,7 @@ END $$;
  *		parentheses and a 00 international prefix; or a problem.
  */
 CREATE FUNCTION stratum_internal.normalize_phone(raw text, OUT value text, OUT problem stratum_internal.problem)
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
 	value := regexp_replace(btrim(raw), '[[:space:].()/-]', '', 'g');
 	IF value = '' THEN
@@ -83,7 +88,7 @@ END $$;
 CREATE FUNCTION stratum_internal.check_event(p_tenant text, p_event text, p_properties jsonb,
 											 p_occurred_at timestamptz)
 RETURNS stratum_internal.problem
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	lim			record := stratum_internal.ingest_limits();
 	size_limit	integer := lim.max_properties_bytes;
@@ -135,7 +140,7 @@ END $$;
  *		two profiles for one person, and cannot deadlock on each other.
  */
 CREATE FUNCTION stratum_internal.lock_identifiers(p_tenant text, kinds text[], vals text[]) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog AS $$
+LANGUAGE sql AS $$
 	SELECT count(pg_advisory_xact_lock(1937011316, k))  -- 1937011316 = 'stra' as int4
 	FROM (SELECT DISTINCT hashtext(p_tenant || chr(1) || kd || chr(1) || v) AS k
 		  FROM unnest(kinds, vals) AS x(kd, v) ORDER BY 1) s;
@@ -209,6 +214,35 @@ BEGIN
 END $$;
 
 /*
+ * stratum_internal.known_profiles
+ *		The distinct profiles (in id order) that the given identifiers point
+ *		at, and how many of the identifiers are known.  One primary-key probe
+ *		per identifier: a join with unnest(kinds, vals) made the planner
+ *		re-plan a custom plan on every call, and an OR of the four kinds got a
+ *		generic plan that scanned the whole table.
+ */
+CREATE FUNCTION stratum_internal.known_profiles(p_tenant text, kinds text[], vals text[],
+												OUT pids bigint[], OUT nknown integer)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	pid		bigint;
+BEGIN
+	nknown := 0;
+	FOR k IN 1 .. coalesce(cardinality(kinds), 0) LOOP
+		SELECT i.profile_id INTO pid FROM stratum.identities i
+		WHERE i.tenant_id = p_tenant AND i.kind = kinds[k] AND i.value = vals[k];
+		IF FOUND THEN
+			nknown := nknown + 1;
+			IF pids IS NULL THEN
+				pids := ARRAY[pid];
+			ELSIF pid <> ALL (pids) THEN
+				pids := ARRAY(SELECT x FROM unnest(pids || pid) x ORDER BY x);
+			END IF;
+		END IF;
+	END LOOP;
+END $$;
+
+/*
  * stratum_internal.resolve_profile
  *		The profile of the person behind the given identifiers (already
  *		normalised), creating it or merging profiles as needed.
@@ -227,7 +261,7 @@ END $$;
 CREATE FUNCTION stratum_internal.resolve_profile(p_tenant text, kinds text[], vals text[],
 												 OUT profile_id bigint, OUT created boolean,
 												 OUT merged bigint[])
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
 	pids		bigint[];
@@ -256,10 +290,8 @@ BEGIN
 					  HINT = 'Concurrent merges kept changing these identifiers; retry the call.';
 		END IF;
 
-		SELECT array_agg(DISTINCT i.profile_id ORDER BY i.profile_id), count(*)
-		INTO pids, nknown
-		FROM stratum.identities i JOIN unnest(kinds, vals) AS x(kd, v)
-			ON i.tenant_id = p_tenant AND i.kind = x.kd AND i.value = x.v;
+		SELECT k.pids, k.nknown INTO pids, nknown
+		FROM stratum_internal.known_profiles(p_tenant, kinds, vals) k;
 
 		-- Fast path: all known, one person.
 		IF nknown = cardinality(kinds) AND cardinality(pids) = 1 AND attempt = 1 THEN
@@ -275,10 +307,8 @@ BEGIN
 		PERFORM stratum_internal.lock_identifiers(p_tenant, kinds, vals);
 
 		-- Re-read under the identifier locks.
-		SELECT array_agg(DISTINCT i.profile_id ORDER BY i.profile_id), count(*)
-		INTO pids, nknown
-		FROM stratum.identities i JOIN unnest(kinds, vals) AS x(kd, v)
-			ON i.tenant_id = p_tenant AND i.kind = x.kd AND i.value = x.v;
+		SELECT k.pids, k.nknown INTO pids, nknown
+		FROM stratum_internal.known_profiles(p_tenant, kinds, vals) k;
 
 		IF pids IS NULL THEN
 			-- Nobody knows these identifiers: a new person.
@@ -381,7 +411,7 @@ END $$;
 CREATE FUNCTION stratum_internal.identifiers(p_user_id text, p_anonymous_id text, p_email text, p_phone text,
 											 OUT kinds text[], OUT vals text[],
 											 OUT problem stratum_internal.problem)
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
 	e record;
 	ph record;
@@ -432,7 +462,7 @@ END $$;
 CREATE FUNCTION stratum_internal.store_event(p_tenant text, p_profile bigint, p_event text,
 											 p_properties jsonb, p_occurred_at timestamptz,
 											 p_source text, p_message_id text)
-RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
 	id bigint;
 BEGIN
@@ -466,7 +496,7 @@ CREATE FUNCTION stratum_track(event text,
 							  message_id text DEFAULT NULL,
 							  source text DEFAULT 'api',
 							  tenant text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	t		text := stratum_internal.tenant(tenant);
 	ids		record;
@@ -515,7 +545,7 @@ CREATE FUNCTION stratum_identify(user_id text DEFAULT NULL,
 								 job_title text DEFAULT NULL,
 								 lifecycle_stage text DEFAULT NULL,
 								 tenant text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	t		text := stratum_internal.tenant(tenant);
 	ids		record;

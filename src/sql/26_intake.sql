@@ -37,7 +37,7 @@ COMMENT ON COLUMN stratum.event_intake.intake_id IS 'Row number of the intake';
  *		Count one refused intake row.
  */
 CREATE FUNCTION stratum_internal.count_rejection(p_tenant text, p stratum_internal.problem) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog AS $$
+LANGUAGE sql AS $$
 	INSERT INTO stratum.ingest_rejections AS r (tenant_id, day, reason, rejected, last_detail, last_at)
 	VALUES (coalesce(p_tenant, ''), (now() AT TIME ZONE 'UTC')::date, p.reason, 1,
 			-- Quoted input values are withheld: a rejected e-mail address or
@@ -49,7 +49,7 @@ LANGUAGE sql SET search_path = pg_catalog AS $$
 $$;
 
 CREATE FUNCTION stratum_internal.event_intake_row() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
 	ids		record;
 	prob	stratum_internal.problem;
