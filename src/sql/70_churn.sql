@@ -174,7 +174,7 @@ COMMENT ON FUNCTION stratum_churn_train(text, text, jsonb, text) IS 'Train a chu
 CREATE FUNCTION stratum_churn_train(source regclass, label text, options jsonb DEFAULT '{}',
 									tenant text DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql
-RETURN stratum_churn_train(source::text, label, options, tenant);
+RETURN @extschema@.stratum_churn_train(source::text, label, options, tenant);
 COMMENT ON FUNCTION stratum_churn_train(regclass, text, jsonb, text) IS 'Train a churn model on a table or view with a binary label';
 
 /*
@@ -370,3 +370,508 @@ BEGIN
 		stratum_internal.churn_source_query(source), key_column, top);
 END $$;
 COMMENT ON FUNCTION stratum_churn_predict(bigint, text, text, integer, text) IS 'Churn probability and top factors of every row of a table, view or query under a model';
+
+-- ---------------------------------------------------------------------------
+-- Features over stratum's own data, point in time.
+-- ---------------------------------------------------------------------------
+
+/*
+ * stratum_internal.trait_number / trait_date
+ *		A trait's text as a number or a date, NULL when it is not one (traits
+ *		are free-form JSON; a malformed value must not break training).
+ */
+CREATE FUNCTION stratum_internal.trait_number(v text) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog
+RETURN CASE WHEN v ~ '^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]{1,3})?\s*$' THEN v::double precision END;
+
+CREATE FUNCTION stratum_internal.trait_date(v text) RETURNS date
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+BEGIN
+	IF v IS NULL OR v !~ '^\d{4}-\d{2}-\d{2}' THEN
+		RETURN NULL;
+	END IF;
+	RETURN left(v, 10)::date;
+EXCEPTION WHEN others THEN
+	RETURN NULL;
+END $$;
+
+/*
+ * stratum_internal.churn_event_types
+ *		Event types that mean a customer churned: the tenant setting
+ *		churn_event_types (a JSON array), else churned,
+ *		subscription_cancelled, account_closed.
+ */
+CREATE FUNCTION stratum_internal.churn_event_types(p_tenant text) RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+	SELECT coalesce((SELECT array_agg(x) FROM stratum.tenants t,
+						jsonb_array_elements_text(t.settings->'churn_event_types') x
+					 WHERE t.tenant_id = p_tenant),
+					'{churned,subscription_cancelled,account_closed}');
+$$;
+
+/*
+ * stratum_internal.churn_features_at
+ *		Churn features of every profile of a tenant as of a point in time,
+ *		from events before it and the profile's traits; churned_before says
+ *		the profile had already churned, churned (the label) that it churns
+ *		within horizon_days after.  Nothing after as_of enters a feature.
+ */
+CREATE FUNCTION stratum_internal.churn_features_at(p_tenant text, p_as_of timestamptz,
+												   p_horizon_days integer DEFAULT 30)
+RETURNS TABLE (tenant_id text, profile_id bigint, as_of timestamptz,
+			   days_since_last_purchase double precision, open_support_tickets double precision,
+			   email_open_rate_30d double precision, feature_usage_change_30d double precision,
+			   days_to_contract_end double precision, nps double precision,
+			   tenure_days double precision, total_spend double precision,
+			   sessions_30d double precision, churned_before boolean, churned boolean)
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+	SELECT p.tenant_id, p.profile_id, p_as_of,
+		extract(epoch FROM p_as_of - e.last_purchase_at) / 86400,
+		greatest(coalesce(e.tickets_opened, 0) - coalesce(e.tickets_closed, 0), 0),
+		e.emails_opened_30d::double precision / nullif(e.emails_sent_30d, 0),
+		(coalesce(e.features_30d, 0) - coalesce(e.features_prior_30d, 0))::double precision
+			/ greatest(coalesce(e.features_prior_30d, 0), 1),
+		stratum_internal.trait_date(p.traits->>'contract_end') - (p_as_of AT TIME ZONE 'UTC')::date,
+		stratum_internal.trait_number(p.traits->>'nps'),
+		(p_as_of AT TIME ZONE 'UTC')::date - coalesce(stratum_internal.trait_date(p.traits->>'signup_date'),
+			(p.first_seen_at AT TIME ZONE 'UTC')::date, (p.created_at AT TIME ZONE 'UTC')::date),
+		coalesce(stratum_internal.trait_number(p.traits->>'total_spend'), e.purchase_amount, 0),
+		coalesce(e.sessions_30d, 0),
+		coalesce(e.churn_events_before > 0, false) OR p.lifecycle_stage IN ('churned', 'lost'),
+		coalesce(e.churn_events_after > 0, false)
+	FROM stratum.profiles p
+	LEFT JOIN (
+		SELECT ev.tenant_id, ev.profile_id,
+			max(ev.occurred_at) FILTER (WHERE ev.event_type = 'purchase' AND ev.occurred_at <= p_as_of) AS last_purchase_at,
+			sum(stratum_internal.trait_number(ev.properties->>'amount')) FILTER (WHERE ev.event_type = 'purchase' AND ev.occurred_at <= p_as_of) AS purchase_amount,
+			count(*) FILTER (WHERE ev.event_type = 'support_ticket_opened' AND ev.occurred_at <= p_as_of) AS tickets_opened,
+			count(*) FILTER (WHERE ev.event_type = 'support_ticket_closed' AND ev.occurred_at <= p_as_of) AS tickets_closed,
+			count(*) FILTER (WHERE ev.event_type = 'email_sent' AND ev.occurred_at > p_as_of - interval '30 days' AND ev.occurred_at <= p_as_of) AS emails_sent_30d,
+			count(*) FILTER (WHERE ev.event_type = 'email_open' AND ev.occurred_at > p_as_of - interval '30 days' AND ev.occurred_at <= p_as_of) AS emails_opened_30d,
+			count(*) FILTER (WHERE ev.event_type = 'feature_used' AND ev.occurred_at > p_as_of - interval '30 days' AND ev.occurred_at <= p_as_of) AS features_30d,
+			count(*) FILTER (WHERE ev.event_type = 'feature_used' AND ev.occurred_at > p_as_of - interval '60 days' AND ev.occurred_at <= p_as_of - interval '30 days') AS features_prior_30d,
+			count(*) FILTER (WHERE ev.event_type = 'session' AND ev.occurred_at > p_as_of - interval '30 days' AND ev.occurred_at <= p_as_of) AS sessions_30d,
+			count(*) FILTER (WHERE ev.event_type = ANY (ct.types) AND ev.occurred_at <= p_as_of) AS churn_events_before,
+			count(*) FILTER (WHERE ev.event_type = ANY (ct.types) AND ev.occurred_at > p_as_of
+							 AND ev.occurred_at <= p_as_of + make_interval(days => p_horizon_days)) AS churn_events_after
+		FROM stratum.events ev
+		JOIN (SELECT t.tenant_id, stratum_internal.churn_event_types(t.tenant_id) AS types
+			  FROM stratum.tenants t) ct ON ct.tenant_id = ev.tenant_id
+		WHERE (p_tenant IS NULL OR ev.tenant_id = p_tenant)
+		  AND ev.occurred_at > p_as_of - interval '730 days'
+		  AND ev.occurred_at <= p_as_of + make_interval(days => greatest(p_horizon_days, 0))
+		GROUP BY ev.tenant_id, ev.profile_id) e
+	  ON e.tenant_id = p.tenant_id AND e.profile_id = p.profile_id
+	WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
+	  AND coalesce(p.first_seen_at, p.created_at) <= p_as_of;
+$$;
+
+CREATE VIEW stratum.churn_features WITH (security_invoker = true) AS
+	SELECT tenant_id, profile_id, days_since_last_purchase, open_support_tickets,
+		   email_open_rate_30d, feature_usage_change_30d, days_to_contract_end, nps,
+		   tenure_days, total_spend, sessions_30d, churned_before
+	FROM stratum_internal.churn_features_at(NULL, now(), 0);
+COMMENT ON VIEW stratum.churn_features IS 'Churn features of every profile as of now (the model''s inputs); for features as of another date use stratum_internal.churn_features_at';
+COMMENT ON COLUMN stratum.churn_features.tenant_id IS 'Tenant';
+COMMENT ON COLUMN stratum.churn_features.profile_id IS 'Profile';
+COMMENT ON COLUMN stratum.churn_features.days_since_last_purchase IS 'Days since the last purchase event (NULL: never purchased in the last two years)';
+COMMENT ON COLUMN stratum.churn_features.open_support_tickets IS 'support_ticket_opened minus support_ticket_closed events, at least 0';
+COMMENT ON COLUMN stratum.churn_features.email_open_rate_30d IS 'email_open / email_sent events in the last 30 days, as a fraction (NULL: no e-mail sent)';
+COMMENT ON COLUMN stratum.churn_features.feature_usage_change_30d IS 'Relative change of feature_used events, last 30 days vs the 30 before ((last - prior) / max(prior, 1))';
+COMMENT ON COLUMN stratum.churn_features.days_to_contract_end IS 'Days until the trait contract_end (negative: ended)';
+COMMENT ON COLUMN stratum.churn_features.nps IS 'Net promoter score from the trait nps';
+COMMENT ON COLUMN stratum.churn_features.tenure_days IS 'Days since the trait signup_date (else since first seen)';
+COMMENT ON COLUMN stratum.churn_features.total_spend IS 'The trait total_spend, else the sum of purchase amounts';
+COMMENT ON COLUMN stratum.churn_features.sessions_30d IS 'session events in the last 30 days';
+COMMENT ON COLUMN stratum.churn_features.churned_before IS 'Already churned (a churn event, or lifecycle stage churned or lost): not scored';
+
+/*
+ * stratum_internal.churn_training_query
+ *		The point-in-time training set of a tenant for the range [from, to]:
+ *		snapshots every horizon_days from "from" while the label window
+ *		(snapshot + horizon) ends by "to"; profiles that had churned before
+ *		a snapshot are left out of it.  part: 'train' (80% of profiles, by a
+ *		hash of the profile id) or 'holdout' (the other 20%), so one
+ *		profile's snapshots never straddle the two.
+ */
+CREATE FUNCTION stratum_internal.churn_training_query(p_tenant text, p_from timestamptz,
+	p_to timestamptz, p_horizon_days integer, p_part text)
+RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+BEGIN
+	IF p_from IS NULL OR p_to IS NULL OR p_from + make_interval(days => p_horizon_days) > p_to THEN
+		RAISE EXCEPTION 'training range too short'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('The range must hold at least one snapshot plus the %s-day label window.', p_horizon_days),
+				  HINT = 'Widen the range (from, to) or shorten horizon_days.';
+	END IF;
+	RETURN format($q$SELECT f.days_since_last_purchase, f.open_support_tickets, f.email_open_rate_30d,
+		f.feature_usage_change_30d, f.days_to_contract_end, f.nps, f.tenure_days, f.total_spend,
+		f.sessions_30d, f.churned
+	FROM generate_series(%L::timestamptz, %L::timestamptz - make_interval(days => %s), make_interval(days => %s)) s,
+		 LATERAL stratum_internal.churn_features_at(%L, s, %s) f
+	WHERE NOT f.churned_before AND (abs(hashint8(f.profile_id)) %% 5 %s 0)$q$,
+		p_from, p_to, p_horizon_days, p_horizon_days, p_tenant, p_horizon_days,
+		CASE p_part WHEN 'holdout' THEN '=' ELSE '<>' END);
+END $$;
+
+-- ---------------------------------------------------------------------------
+-- Predictions.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE stratum.churn_predictions (
+	tenant_id		text NOT NULL,
+	profile_id		bigint NOT NULL,
+	model_id		bigint NOT NULL,
+	probability		double precision NOT NULL CHECK (probability BETWEEN 0 AND 1),
+	risk_level		text NOT NULL CHECK (risk_level IN ('Low', 'Medium', 'High', 'Critical')),
+	factors			jsonb NOT NULL DEFAULT '[]',
+	scored_at		timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant_id, profile_id),
+	FOREIGN KEY (tenant_id, profile_id) REFERENCES stratum.profiles ON DELETE CASCADE
+);
+CREATE INDEX churn_predictions_risk_idx ON stratum.churn_predictions (tenant_id, probability DESC);
+COMMENT ON TABLE stratum.churn_predictions IS 'Latest churn prediction of each profile: probability, risk level and the factors behind it';
+COMMENT ON COLUMN stratum.churn_predictions.tenant_id IS 'Tenant';
+COMMENT ON COLUMN stratum.churn_predictions.profile_id IS 'Profile scored';
+COMMENT ON COLUMN stratum.churn_predictions.model_id IS 'Model version that scored it (stratum.churn_models)';
+COMMENT ON COLUMN stratum.churn_predictions.probability IS 'Probability of churning within the model''s horizon, 0..1';
+COMMENT ON COLUMN stratum.churn_predictions.risk_level IS 'Low (< 25%), Medium (25-50%), High (50-75%), Critical (>= 75%)';
+COMMENT ON COLUMN stratum.churn_predictions.factors IS 'Top features behind the score: [{feature, value, contribution (logit units), direction raises/lowers}]';
+COMMENT ON COLUMN stratum.churn_predictions.scored_at IS 'When the profile was scored';
+
+/*
+ * A merge moves the merged profile's rows to the survivor.  The survivor
+ * keeps its own prediction if it has one; the merged profile's is then
+ * left behind and goes with the merged profile's deletion.
+ */
+CREATE FUNCTION stratum_internal.churn_predictions_merge() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+	IF NEW.profile_id <> OLD.profile_id AND EXISTS (
+		SELECT 1 FROM stratum.churn_predictions
+		WHERE tenant_id = NEW.tenant_id AND profile_id = NEW.profile_id) THEN
+		RETURN NULL;
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER churn_predictions_merge BEFORE UPDATE OF profile_id ON stratum.churn_predictions
+	FOR EACH ROW EXECUTE FUNCTION stratum_internal.churn_predictions_merge();
+
+/*
+ * stratum_internal.churn_risk_level
+ *		Risk level of a probability: Low 0-25%, Medium 25-50%, High 50-75%,
+ *		Critical 75-100%.
+ */
+CREATE FUNCTION stratum_internal.churn_risk_level(p double precision) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog
+RETURN CASE WHEN p < 0.25 THEN 'Low' WHEN p < 0.5 THEN 'Medium' WHEN p < 0.75 THEN 'High' ELSE 'Critical' END;
+
+/*
+ * stratum_internal.churn_deployed
+ *		The tenant's deployed model, with a clear error when there is none.
+ */
+CREATE FUNCTION stratum_internal.churn_deployed(p_tenant text) RETURNS bigint
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+	id bigint;
+BEGIN
+	SELECT model_id INTO id FROM stratum.churn_models WHERE tenant_id = p_tenant AND status = 'deployed';
+	IF id IS NULL THEN
+		RAISE EXCEPTION 'tenant "%" has no deployed churn model', p_tenant
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Train one with stratum_churn_model_retrain(from, to), or deploy a version with stratum_churn_model_deploy(id).';
+	END IF;
+	RETURN id;
+END $$;
+
+/*
+ * stratum_internal.churn_score_query
+ *		Score the profiles a features query returns with the deployed model
+ *		and upsert their predictions; returns how many.
+ */
+CREATE FUNCTION stratum_internal.churn_score_query(p_tenant text, p_query text, p_top integer)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	id bigint := stratum_internal.churn_deployed(p_tenant);
+	n bigint;
+BEGIN
+	INSERT INTO stratum.churn_predictions AS cp (tenant_id, profile_id, model_id, probability, risk_level, factors, scored_at)
+	SELECT p_tenant, s.key, id, s.probability, stratum_internal.churn_risk_level(s.probability),
+		   coalesce(s.factors, '[]'), now()
+	FROM stratum_internal.churn_predict(id, p_query, 'profile_id', p_top) s
+	ON CONFLICT (tenant_id, profile_id) DO UPDATE SET model_id = excluded.model_id,
+		probability = excluded.probability, risk_level = excluded.risk_level,
+		factors = excluded.factors, scored_at = excluded.scored_at;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END $$;
+
+/*
+ * stratum_churn_score
+ *		Score one profile now with the deployed model (in C), store the
+ *		prediction, and return it.
+ */
+CREATE FUNCTION stratum_churn_score(profile_id bigint, top integer DEFAULT 5, tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+	r stratum.churn_predictions;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM stratum.profiles p WHERE p.tenant_id = t AND p.profile_id = stratum_churn_score.profile_id) THEN
+		RAISE EXCEPTION 'profile % does not exist', profile_id USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM stratum_internal.churn_score_query(t, format(
+		'SELECT * FROM stratum_internal.churn_features_at(%L, now(), 0) WHERE profile_id = %s', t, profile_id), top);
+	SELECT * INTO r FROM stratum.churn_predictions c WHERE c.tenant_id = t AND c.profile_id = stratum_churn_score.profile_id;
+	RETURN jsonb_build_object('profile_id', r.profile_id, 'probability', round(r.probability::numeric, 4),
+		'risk_level', r.risk_level, 'factors', r.factors, 'model_id', r.model_id, 'scored_at', r.scored_at);
+END $$;
+COMMENT ON FUNCTION stratum_churn_score(bigint, integer, text) IS 'Churn probability, risk level and top factors of one profile, scored now with the deployed model';
+
+/*
+ * stratum_churn_score_all
+ *		Batch job: score every profile that has not churned with the
+ *		deployed model and store the predictions; returns how many.
+ */
+CREATE FUNCTION stratum_churn_score_all(top integer DEFAULT 5, tenant text DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+BEGIN
+	RETURN stratum_internal.churn_score_query(t, format(
+		'SELECT * FROM stratum_internal.churn_features_at(%L, now(), 0) WHERE NOT churned_before', t), top);
+END $$;
+COMMENT ON FUNCTION stratum_churn_score_all(integer, text) IS 'Score every profile that has not churned with the deployed churn model and store the predictions';
+
+/*
+ * stratum_churn_predictions
+ *		Stored predictions, riskiest first, with filters: risk (a risk
+ *		level), min_probability, stage (lifecycle stage).
+ */
+CREATE FUNCTION stratum_churn_predictions(risk text DEFAULT NULL,
+										  min_probability double precision DEFAULT NULL,
+										  stage text DEFAULT NULL,
+										  "limit" integer DEFAULT 100, "offset" integer DEFAULT 0,
+										  tenant text DEFAULT NULL)
+RETURNS TABLE (profile_id bigint, email text, lifecycle_stage text, probability double precision,
+			   risk_level text, factors jsonb, model_id bigint, scored_at timestamptz)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+BEGIN
+	IF risk IS NOT NULL AND risk NOT IN ('Low', 'Medium', 'High', 'Critical') THEN
+		RAISE EXCEPTION 'unknown risk level "%"', risk
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use Low, Medium, High or Critical.';
+	END IF;
+	RETURN QUERY
+	SELECT c.profile_id, p.email, p.lifecycle_stage, c.probability, c.risk_level, c.factors, c.model_id, c.scored_at
+	FROM stratum.churn_predictions c
+	JOIN stratum.profiles p ON p.tenant_id = c.tenant_id AND p.profile_id = c.profile_id
+	WHERE c.tenant_id = t
+	  AND (risk IS NULL OR c.risk_level = risk)
+	  AND (min_probability IS NULL OR c.probability >= min_probability)
+	  AND (stage IS NULL OR p.lifecycle_stage = stage)
+	ORDER BY c.probability DESC, c.profile_id
+	LIMIT "limit" OFFSET "offset";
+END $$;
+COMMENT ON FUNCTION stratum_churn_predictions(text, double precision, text, integer, integer, text) IS 'Stored churn predictions, riskiest first, filtered by risk level, minimum probability or lifecycle stage';
+
+-- ---------------------------------------------------------------------------
+-- Training runs (in a background worker) and retraining.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE stratum.churn_training_runs (
+	tenant_id		text NOT NULL REFERENCES stratum.tenants ON DELETE CASCADE,
+	run_id			bigint NOT NULL GENERATED BY DEFAULT AS IDENTITY,
+	model_id		bigint,
+	status			text NOT NULL DEFAULT 'queued'
+		CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+	phase			text NOT NULL DEFAULT 'queued',
+	rows			bigint,
+	iteration		integer,
+	source			text NOT NULL,
+	query			text NOT NULL,
+	label			text NOT NULL,
+	options			jsonb NOT NULL DEFAULT '{}',
+	holdout_query	text,
+	trained_from	timestamptz,
+	trained_to		timestamptz,
+	pid				integer,
+	result			jsonb,
+	error			text,
+	created_at		timestamptz NOT NULL DEFAULT now(),
+	started_at		timestamptz,
+	updated_at		timestamptz NOT NULL DEFAULT now(),
+	finished_at		timestamptz,
+	PRIMARY KEY (tenant_id, run_id)
+);
+COMMENT ON TABLE stratum.churn_training_runs IS 'Churn training runs done by a background worker, with their progress';
+COMMENT ON COLUMN stratum.churn_training_runs.tenant_id IS 'Tenant';
+COMMENT ON COLUMN stratum.churn_training_runs.run_id IS 'Run id';
+COMMENT ON COLUMN stratum.churn_training_runs.model_id IS 'Model row being trained (status training until done)';
+COMMENT ON COLUMN stratum.churn_training_runs.status IS 'queued, running, succeeded or failed';
+COMMENT ON COLUMN stratum.churn_training_runs.phase IS 'What the worker is doing: loading data, training logistic regression, training gradient-boosted trees, refitting, storing, done';
+COMMENT ON COLUMN stratum.churn_training_runs.rows IS 'Rows loaded / being trained on';
+COMMENT ON COLUMN stratum.churn_training_runs.iteration IS 'Iteration of the current phase (Newton steps, trees)';
+COMMENT ON COLUMN stratum.churn_training_runs.source IS 'Training source as given (table, view, query, or the feature range)';
+COMMENT ON COLUMN stratum.churn_training_runs.query IS 'Query the worker reads';
+COMMENT ON COLUMN stratum.churn_training_runs.label IS 'Label column';
+COMMENT ON COLUMN stratum.churn_training_runs.options IS 'Training options';
+COMMENT ON COLUMN stratum.churn_training_runs.holdout_query IS 'Held-out rows on which the new model is compared with the deployed one (retraining), else NULL';
+COMMENT ON COLUMN stratum.churn_training_runs.trained_from IS 'Start of the training range (retraining)';
+COMMENT ON COLUMN stratum.churn_training_runs.trained_to IS 'End of the training range (retraining)';
+COMMENT ON COLUMN stratum.churn_training_runs.pid IS 'Process id of the worker';
+COMMENT ON COLUMN stratum.churn_training_runs.result IS 'Outcome: the model summary and, for retraining, the deploy decision';
+COMMENT ON COLUMN stratum.churn_training_runs.error IS 'Error message of a failed run';
+COMMENT ON COLUMN stratum.churn_training_runs.created_at IS 'When the run was requested';
+COMMENT ON COLUMN stratum.churn_training_runs.started_at IS 'When the worker started it';
+COMMENT ON COLUMN stratum.churn_training_runs.updated_at IS 'Last progress update';
+COMMENT ON COLUMN stratum.churn_training_runs.finished_at IS 'When it succeeded or failed';
+
+CREATE VIEW stratum.churn_training_progress WITH (security_invoker = true) AS
+	SELECT tenant_id, run_id, model_id, status, phase, rows, iteration, started_at,
+		   coalesce(finished_at, now()) - coalesce(started_at, created_at) AS elapsed,
+		   updated_at, error
+	FROM stratum.churn_training_runs;
+COMMENT ON VIEW stratum.churn_training_progress IS 'Progress of churn training runs: phase, rows, iteration, elapsed time';
+COMMENT ON COLUMN stratum.churn_training_progress.tenant_id IS 'Tenant';
+COMMENT ON COLUMN stratum.churn_training_progress.run_id IS 'Run id';
+COMMENT ON COLUMN stratum.churn_training_progress.model_id IS 'Model being trained';
+COMMENT ON COLUMN stratum.churn_training_progress.status IS 'queued, running, succeeded or failed';
+COMMENT ON COLUMN stratum.churn_training_progress.phase IS 'Current phase';
+COMMENT ON COLUMN stratum.churn_training_progress.rows IS 'Rows loaded / being trained on';
+COMMENT ON COLUMN stratum.churn_training_progress.iteration IS 'Iteration within the phase';
+COMMENT ON COLUMN stratum.churn_training_progress.started_at IS 'When the worker started';
+COMMENT ON COLUMN stratum.churn_training_progress.elapsed IS 'Time since start (until finish)';
+COMMENT ON COLUMN stratum.churn_training_progress.updated_at IS 'Last progress update';
+COMMENT ON COLUMN stratum.churn_training_progress.error IS 'Error of a failed run';
+
+/*
+ * stratum_internal.churn_retrain_finish
+ *		After a retraining: compare the new model with the deployed one on
+ *		the held-out rows, deploy the new one unless it is worse (lower AUC),
+ *		record the comparison in its metrics; returns the decision.
+ */
+CREATE FUNCTION stratum_internal.churn_retrain_finish(p_tenant text, p_model_id bigint, p_holdout text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	cur bigint;
+	new_m jsonb;
+	cur_m jsonb;
+	deploy boolean;
+	decision jsonb;
+BEGIN
+	SELECT model_id INTO cur FROM stratum.churn_models WHERE tenant_id = p_tenant AND status = 'deployed';
+	BEGIN
+		new_m := stratum_internal.churn_evaluate(p_model_id, p_holdout, 'churned', NULL, 0.5);
+		IF cur IS NOT NULL THEN
+			cur_m := stratum_internal.churn_evaluate(cur, p_holdout, 'churned', NULL, 0.5);
+		END IF;
+	EXCEPTION WHEN no_data_found THEN
+		new_m := NULL;		-- empty holdout: nothing to compare on
+	END;
+	deploy := cur IS NULL OR new_m IS NULL
+		OR coalesce((new_m->>'auc')::float8, 0) >= coalesce((cur_m->>'auc')::float8, 0);
+	decision := jsonb_build_object('deployed', deploy,
+		'holdout_rows', new_m->'rows',
+		'holdout_auc', new_m->'auc', 'previous_model_id', cur, 'previous_holdout_auc', cur_m->'auc',
+		'reason', CASE WHEN cur IS NULL THEN 'no model was deployed'
+					   WHEN new_m IS NULL THEN 'no held-out rows to compare on'
+					   WHEN deploy THEN 'not worse than the deployed model on held-out data'
+					   ELSE 'worse than the deployed model on held-out data: kept as candidate' END);
+	UPDATE stratum.churn_models SET metrics = metrics || jsonb_build_object('holdout', decision ||
+		jsonb_build_object('metrics', new_m - 'curve'))
+	WHERE tenant_id = p_tenant AND model_id = p_model_id;
+	IF deploy THEN
+		PERFORM @extschema@.stratum_churn_model_deploy(p_model_id, p_tenant);
+	END IF;
+	RETURN stratum_internal.churn_model_summary(p_tenant, p_model_id) || jsonb_build_object('decision', decision);
+END $$;
+
+CREATE FUNCTION stratum_internal.churn_worker_launch(p_tenant text, p_run_id bigint) RETURNS integer
+AS 'MODULE_PATHNAME', 'stratum_churn_worker_launch' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION stratum_internal.churn_worker_launch(text, bigint) IS 'Start a background worker for a churn training run; returns its pid (C)';
+
+/*
+ * stratum_internal.churn_run_start
+ *		Queue a training run and start its worker (it waits for the caller's
+ *		transaction to commit before it sees the run).
+ */
+CREATE FUNCTION stratum_internal.churn_run_start(p_tenant text, p_source text, p_query text,
+	p_label text, p_options jsonb, p_holdout text, p_from timestamptz, p_to timestamptz)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	mid bigint;
+	rid bigint;
+	pid integer;
+BEGIN
+	PERFORM pg_advisory_xact_lock(hashtext('stratum.churn_models'), hashtext(p_tenant));
+	INSERT INTO stratum.churn_models (tenant_id, version, status, source, label, params, trained_from, trained_to)
+	SELECT p_tenant, coalesce(max(version), 0) + 1, 'training', p_source, p_label, coalesce(p_options, '{}'), p_from, p_to
+	FROM stratum.churn_models WHERE tenant_id = p_tenant
+	RETURNING model_id INTO mid;
+	INSERT INTO stratum.churn_training_runs (tenant_id, model_id, source, query, label, options,
+		holdout_query, trained_from, trained_to)
+	VALUES (p_tenant, mid, p_source, p_query, p_label, coalesce(p_options, '{}'), p_holdout, p_from, p_to)
+	RETURNING run_id INTO rid;
+	pid := stratum_internal.churn_worker_launch(p_tenant, rid);
+	UPDATE stratum.churn_training_runs SET pid = churn_run_start.pid WHERE tenant_id = p_tenant AND run_id = rid;
+	RETURN jsonb_build_object('run_id', rid, 'model_id', mid, 'status', 'queued', 'pid', pid);
+END $$;
+
+/*
+ * stratum_churn_train_start
+ *		Like stratum_churn_train, but in a background worker: returns at
+ *		once with the run id; watch stratum.churn_training_progress.
+ */
+CREATE FUNCTION stratum_churn_train_start(source text, label text, options jsonb DEFAULT '{}',
+										  tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+BEGIN
+	RETURN stratum_internal.churn_run_start(t, source, stratum_internal.churn_source_query(source),
+											label, options, NULL, NULL, NULL);
+END $$;
+COMMENT ON FUNCTION stratum_churn_train_start(text, text, jsonb, text) IS 'Train a churn model in a background worker; watch stratum.churn_training_progress';
+
+/*
+ * stratum_churn_model_retrain
+ *		The product path: train on stratum's own data, features as of
+ *		snapshots in [from, to] and labels from the horizon_days after each
+ *		(point in time); 20% of profiles are held out, the new model is
+ *		compared with the deployed one on them and deployed unless worse.
+ *		background => true runs it in a worker and returns the run.
+ */
+CREATE FUNCTION stratum_churn_model_retrain("from" timestamptz DEFAULT now() - interval '180 days',
+											"to" timestamptz DEFAULT now(),
+											horizon_days integer DEFAULT 30,
+											options jsonb DEFAULT '{}',
+											background boolean DEFAULT false,
+											tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+	q text;
+	h text;
+	src text;
+	opts jsonb := coalesce(options, '{}');
+	id bigint;
+BEGIN
+	IF horizon_days IS NULL OR horizon_days < 1 OR horizon_days > 3650 THEN
+		RAISE EXCEPTION 'horizon_days must be between 1 and 3650' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	q := stratum_internal.churn_training_query(t, "from", "to", horizon_days, 'train');
+	h := stratum_internal.churn_training_query(t, "from", "to", horizon_days, 'holdout');
+	src := format('stratum.churn_features from %s to %s, horizon %s days', "from", "to", horizon_days);
+	-- A feature nobody has (e.g. no NPS collected) is dropped, not an error.
+	IF NOT opts ? 'drop_constant' THEN
+		opts := opts || '{"drop_constant": true}';
+	END IF;
+	IF background THEN
+		RETURN stratum_internal.churn_run_start(t, src, q, 'churned', opts, h, "from", "to");
+	END IF;
+	id := stratum_internal.churn_train(t, src, q, 'churned', opts, "from", "to");
+	RETURN stratum_internal.churn_retrain_finish(t, id, h);
+END $$;
+COMMENT ON FUNCTION stratum_churn_model_retrain(timestamptz, timestamptz, integer, jsonb, boolean, text) IS 'Retrain the churn model on stratum''s data for a range (point-in-time features and labels); auto-deploys if not worse on held-out profiles';
