@@ -26,6 +26,7 @@ stratum_job_runs_max_age_interval(PG_FUNCTION_ARGS)
 {
 	Interval   *result = palloc0(sizeof(Interval));
 
-	result->time = (int64) stratum_job_runs_max_age * USECS_PER_SEC;
+	result->day = stratum_job_runs_max_age / SECS_PER_DAY;
+	result->time = (int64) (stratum_job_runs_max_age % SECS_PER_DAY) * USECS_PER_SEC;
 	PG_RETURN_INTERVAL_P(result);
 }

@@ -306,3 +306,7 @@ INSERT INTO stratum.job_schedules (tenant_id, name, schedule, timezone, command)
 	('_system', 'events_maintain', '0 3 * * *', 'UTC', 'SELECT stratum_internal.events_maintain()'),
 	('_system', 'outbox_purge', '0 * * * *', 'UTC', 'SELECT stratum_internal.outbox_purge()'),
 	('_system', 'job_runs_purge', '30 * * * *', 'UTC', 'SELECT stratum_internal.job_runs_purge()');
+
+-- The seeded system jobs are made again by CREATE EXTENSION on restore; a
+-- dump keeps only the tenants' jobs (99_finish.sql leaves this filter alone).
+SELECT pg_catalog.pg_extension_config_dump('stratum.job_schedules', 'WHERE tenant_id <> ''_system''');

@@ -6,7 +6,8 @@
  *    is filtered on its key);
  *  - pg_extension_config_dump, so pg_dump keeps the data and the sequence
  *    positions (see DESIGN.md, Operability).
- * Tables that hold no tenant data opt out by a comment starting "[no-rls]".
+ * Tables that hold no tenant data opt out of row-level security by a comment
+ * starting "[no-rls]".
  */
 DO $$
 DECLARE
@@ -30,8 +31,11 @@ BEGIN
 				USING (tenant_id = current_setting('stratum.tenant', true))
 				WITH CHECK (tenant_id = current_setting('stratum.tenant', true))$p$, rel.relname);
 		END IF;
-		-- Partitioned parents hold no rows; their partitions are dumped on their own.
-		IF rel.relkind = 'r' THEN
+		-- Partitioned parents hold no rows; their partitions are dumped on their
+		-- own.  A table its capability registered already (with a filter) is
+		-- left as it is.
+		IF rel.relkind = 'r' AND rel.oid NOT IN (SELECT unnest(extconfig) FROM pg_extension
+												 WHERE extname = 'stratum') THEN
 			PERFORM pg_catalog.pg_extension_config_dump(format('stratum.%I', rel.relname), '');
 		END IF;
 		-- A partition made here (a default partition) is a member too.

@@ -17,7 +17,13 @@
 
 #include <signal.h>
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "utils/snapmgr.h"
 #include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -277,16 +283,36 @@ launcher_check_workers(void)
 /*
  * launcher_database_exists
  *		Does the database named by stratum.database exist?  The launcher is
- *		connected to no database and reads the shared catalog pg_database.
+ *		connected to no database, so it reads the shared catalog pg_database
+ *		with a plain heap scan (as the autovacuum launcher does): index
+ *		lookups need a database's relcache.
  */
 static bool
 launcher_database_exists(void)
 {
-	bool		exists;
+	bool		exists = false;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	exists = OidIsValid(get_database_oid(stratum_database, true));
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		if (strcmp(NameStr(db->datname), stratum_database) == 0 &&
+			db->datconnlimit != DATCONNLIMIT_INVALID_DB)
+		{
+			exists = true;
+			break;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 	return exists;
 }
