@@ -10,7 +10,8 @@ SET stratum.tenant = 'churn_p';
 INSERT INTO stratum.profiles (tenant_id, profile_id, email, lifecycle_stage, traits, first_seen_at)
 SELECT 'churn_p', i, 'c' || i || '@example.com', 'customer',
 	   jsonb_build_object('nps', 10 - i % 10 - (i % 3), 'signup_date', to_char(current_date - 300, 'YYYY-MM-DD'),
-						  'contract_end', to_char(current_date + (i % 200) - 50, 'YYYY-MM-DD'), 'plan', 'pro'),
+						  'contract_end', to_char(current_date + (i % 200) - 50, 'YYYY-MM-DD'), 'plan', 'pro',
+						  'mrr', 50 + i % 5),
 	   current_date - 300
 FROM generate_series(1, 300) i;
 INSERT INTO stratum.events (tenant_id, occurred_at, profile_id, event_type, properties)
@@ -102,4 +103,46 @@ WHERE tenant_id = 'churn_p' AND profile_id BETWEEN 20 AND 23 ORDER BY 1;
 -- Deleting a profile deletes its prediction.
 DELETE FROM stratum.profiles WHERE tenant_id = 'churn_p' AND profile_id = 24;
 SELECT count(*) AS left_behind FROM stratum.churn_predictions WHERE tenant_id = 'churn_p' AND profile_id = 24;
+
+-- Retention: an intervention for the riskiest tenth, through the outbox.
+SELECT percentile_cont(0.9) WITHIN GROUP (ORDER BY probability) AS p90
+FROM stratum.churn_predictions WHERE tenant_id = 'churn_p' \gset
+SELECT i->>'status' AS status, i->>'channel' AS channel, i->>'offer' AS offer
+FROM stratum_churn_intervention_create('save-10', 'email', 'discount', min_probability => :p90,
+									   offer_details => '{"percent": 10}') i;
+SELECT stratum_churn_intervention_create('save-10', 'email', 'discount');
+SELECT stratum_churn_intervention_create('bad', 'fax', 'discount');
+SELECT stratum_churn_interventions_run() =
+	(SELECT count(*) FROM stratum.churn_predictions c JOIN stratum.profiles p USING (tenant_id, profile_id)
+	 WHERE c.tenant_id = 'churn_p' AND c.probability >= :p90 AND p.email IS NOT NULL
+	   AND p.lifecycle_stage NOT IN ('churned', 'lost')) AS enrolled_the_segment;
+SELECT count(*) = (SELECT count(*) FROM stratum.churn_intervention_enrolments WHERE tenant_id = 'churn_p') AS one_message_each,
+	   bool_and(o.category = 'marketing' AND o.kind = 'email' AND o.destination = p.email
+				AND o.payload->>'offer' = 'discount') AS well_formed
+FROM stratum.churn_intervention_enrolments e
+JOIN stratum.outbox o ON o.tenant_id = e.tenant_id AND o.outbox_id = e.outbox_id
+JOIN stratum.profiles p ON p.tenant_id = e.tenant_id AND p.profile_id = e.profile_id
+WHERE e.tenant_id = 'churn_p';
+-- Within the cooldown nobody is enrolled twice; a paused intervention enrols nobody.
+SELECT stratum_churn_interventions_run() AS again;
+SELECT stratum_churn_intervention_set_status(intervention_id, 'paused') ->> 'status' AS status
+FROM stratum.churn_interventions WHERE tenant_id = 'churn_p';
+UPDATE stratum.churn_intervention_enrolments SET enrolled_at = enrolled_at - interval '40 days' WHERE tenant_id = 'churn_p';
+SELECT stratum_churn_interventions_run() AS paused;
+-- Outcomes after the horizon: one enrolled customer churned, the others stayed.
+INSERT INTO stratum.events (tenant_id, occurred_at, profile_id, event_type)
+SELECT 'churn_p', enrolled_at + interval '3 days', profile_id, 'churned'
+FROM stratum.churn_intervention_enrolments WHERE tenant_id = 'churn_p' ORDER BY profile_id LIMIT 1;
+SELECT (o->>'churned')::int AS churned, (o->>'retained')::int + 1 =
+	   (SELECT count(*) FROM stratum.churn_intervention_enrolments WHERE tenant_id = 'churn_p') AS others_retained
+FROM stratum_churn_interventions_record_outcomes(30) o;
+SELECT name, status, enrolled = retained + churned AS all_decided, churned,
+	   round(success_rate::numeric, 4) = round(((enrolled - 1)::numeric / enrolled), 4) AS success_rate_ok,
+	   revenue_saved > 0 AS revenue_saved
+FROM stratum_churn_interventions();
+-- Analytics at a glance.
+SELECT profiles_at_risk >= 0 AS at_risk, revenue_at_risk >= 0 AS revenue, predicted_churn_rate BETWEEN 0 AND 1 AS rate,
+	   jsonb_array_length(predicted_churn_rate_trend) AS trend_days, intervention_success_rate < 1 AS success_rate,
+	   revenue_saved > 0 AS saved
+FROM stratum.churn_analytics WHERE tenant_id = 'churn_p';
 RESET stratum.tenant;

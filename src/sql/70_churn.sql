@@ -413,18 +413,31 @@ $$;
  * stratum_internal.churn_features_at
  *		Churn features of every profile of a tenant as of a point in time,
  *		from events before it and the profile's traits; churned_before says
- *		the profile had already churned, churned (the label) that it churns
- *		within horizon_days after.  Nothing after as_of enters a feature.
+ *		the profile had already churned (a churn event before as_of, or a
+ *		churned/lost lifecycle stage set before as_of), churned (the label)
+ *		that it churns within horizon_days after.  Nothing after as_of enters
+ *		a feature.  With p_profile_id, only that profile.  Nested loops are
+ *		off: with a generic plan the per-profile aggregate is estimated at one
+ *		row and would be recomputed for every profile; JIT is off because
+ *		disabled nested loops inflate the costs past the JIT thresholds.
+ *		Event names: support_ticket_opened/closed or
+ *		ticket_opened/closed, email_open or email_opened, session or
+ *		session_started (the demo generator's names), feature_used,
+ *		email_sent, purchase (properties.amount).
  */
 CREATE FUNCTION stratum_internal.churn_features_at(p_tenant text, p_as_of timestamptz,
-												   p_horizon_days integer DEFAULT 30)
+												   p_horizon_days integer DEFAULT 30,
+												   p_profile_id bigint DEFAULT NULL)
 RETURNS TABLE (tenant_id text, profile_id bigint, as_of timestamptz,
 			   days_since_last_purchase double precision, open_support_tickets double precision,
 			   email_open_rate_30d double precision, feature_usage_change_30d double precision,
 			   days_to_contract_end double precision, nps double precision,
 			   tenure_days double precision, total_spend double precision,
 			   sessions_30d double precision, churned_before boolean, churned boolean)
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog SET enable_nestloop = off SET jit = off AS $$
+	WITH ct AS MATERIALIZED (
+		SELECT t.tenant_id, stratum_internal.churn_event_types(t.tenant_id) AS types
+		FROM stratum.tenants t WHERE p_tenant IS NULL OR t.tenant_id = p_tenant)
 	SELECT p.tenant_id, p.profile_id, p_as_of,
 		extract(epoch FROM p_as_of - e.last_purchase_at) / 86400,
 		greatest(coalesce(e.tickets_opened, 0) - coalesce(e.tickets_closed, 0), 0),
@@ -437,32 +450,34 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
 			(p.first_seen_at AT TIME ZONE 'UTC')::date, (p.created_at AT TIME ZONE 'UTC')::date),
 		coalesce(stratum_internal.trait_number(p.traits->>'total_spend'), e.purchase_amount, 0),
 		coalesce(e.sessions_30d, 0),
-		coalesce(e.churn_events_before > 0, false) OR p.lifecycle_stage IN ('churned', 'lost'),
+		coalesce(e.churn_events_before > 0, false)
+			OR (p.lifecycle_stage IN ('churned', 'lost') AND p.updated_at <= p_as_of),
 		coalesce(e.churn_events_after > 0, false)
 	FROM stratum.profiles p
 	LEFT JOIN (
 		SELECT ev.tenant_id, ev.profile_id,
 			max(ev.occurred_at) FILTER (WHERE ev.event_type = 'purchase' AND ev.occurred_at <= p_as_of) AS last_purchase_at,
 			sum(stratum_internal.trait_number(ev.properties->>'amount')) FILTER (WHERE ev.event_type = 'purchase' AND ev.occurred_at <= p_as_of) AS purchase_amount,
-			count(*) FILTER (WHERE ev.event_type = 'support_ticket_opened' AND ev.occurred_at <= p_as_of) AS tickets_opened,
-			count(*) FILTER (WHERE ev.event_type = 'support_ticket_closed' AND ev.occurred_at <= p_as_of) AS tickets_closed,
+			count(*) FILTER (WHERE ev.event_type IN ('support_ticket_opened', 'ticket_opened') AND ev.occurred_at <= p_as_of) AS tickets_opened,
+			count(*) FILTER (WHERE ev.event_type IN ('support_ticket_closed', 'ticket_closed') AND ev.occurred_at <= p_as_of) AS tickets_closed,
 			count(*) FILTER (WHERE ev.event_type = 'email_sent' AND ev.occurred_at > p_as_of - interval '30 days' AND ev.occurred_at <= p_as_of) AS emails_sent_30d,
-			count(*) FILTER (WHERE ev.event_type = 'email_open' AND ev.occurred_at > p_as_of - interval '30 days' AND ev.occurred_at <= p_as_of) AS emails_opened_30d,
+			count(*) FILTER (WHERE ev.event_type IN ('email_open', 'email_opened') AND ev.occurred_at > p_as_of - interval '30 days' AND ev.occurred_at <= p_as_of) AS emails_opened_30d,
 			count(*) FILTER (WHERE ev.event_type = 'feature_used' AND ev.occurred_at > p_as_of - interval '30 days' AND ev.occurred_at <= p_as_of) AS features_30d,
 			count(*) FILTER (WHERE ev.event_type = 'feature_used' AND ev.occurred_at > p_as_of - interval '60 days' AND ev.occurred_at <= p_as_of - interval '30 days') AS features_prior_30d,
-			count(*) FILTER (WHERE ev.event_type = 'session' AND ev.occurred_at > p_as_of - interval '30 days' AND ev.occurred_at <= p_as_of) AS sessions_30d,
+			count(*) FILTER (WHERE ev.event_type IN ('session', 'session_started') AND ev.occurred_at > p_as_of - interval '30 days' AND ev.occurred_at <= p_as_of) AS sessions_30d,
 			count(*) FILTER (WHERE ev.event_type = ANY (ct.types) AND ev.occurred_at <= p_as_of) AS churn_events_before,
 			count(*) FILTER (WHERE ev.event_type = ANY (ct.types) AND ev.occurred_at > p_as_of
 							 AND ev.occurred_at <= p_as_of + make_interval(days => p_horizon_days)) AS churn_events_after
 		FROM stratum.events ev
-		JOIN (SELECT t.tenant_id, stratum_internal.churn_event_types(t.tenant_id) AS types
-			  FROM stratum.tenants t) ct ON ct.tenant_id = ev.tenant_id
+		JOIN ct ON ct.tenant_id = ev.tenant_id
 		WHERE (p_tenant IS NULL OR ev.tenant_id = p_tenant)
+		  AND (p_profile_id IS NULL OR ev.profile_id = p_profile_id)
 		  AND ev.occurred_at > p_as_of - interval '730 days'
 		  AND ev.occurred_at <= p_as_of + make_interval(days => greatest(p_horizon_days, 0))
 		GROUP BY ev.tenant_id, ev.profile_id) e
 	  ON e.tenant_id = p.tenant_id AND e.profile_id = p.profile_id
 	WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant)
+	  AND (p_profile_id IS NULL OR p.profile_id = p_profile_id)
 	  AND coalesce(p.first_seen_at, p.created_at) <= p_as_of;
 $$;
 
@@ -621,27 +636,13 @@ BEGIN
 		RAISE EXCEPTION 'profile % does not exist', profile_id USING ERRCODE = 'undefined_object';
 	END IF;
 	PERFORM stratum_internal.churn_score_query(t, format(
-		'SELECT * FROM stratum_internal.churn_features_at(%L, now(), 0) WHERE profile_id = %s', t, profile_id), top);
+		'SELECT * FROM stratum_internal.churn_features_at(%L, now(), 0, %s)', t, profile_id), top);
 	SELECT * INTO r FROM stratum.churn_predictions c WHERE c.tenant_id = t AND c.profile_id = stratum_churn_score.profile_id;
 	RETURN jsonb_build_object('profile_id', r.profile_id, 'probability', round(r.probability::numeric, 4),
 		'risk_level', r.risk_level, 'factors', r.factors, 'model_id', r.model_id, 'scored_at', r.scored_at);
 END $$;
 COMMENT ON FUNCTION stratum_churn_score(bigint, integer, text) IS 'Churn probability, risk level and top factors of one profile, scored now with the deployed model';
 
-/*
- * stratum_churn_score_all
- *		Batch job: score every profile that has not churned with the
- *		deployed model and store the predictions; returns how many.
- */
-CREATE FUNCTION stratum_churn_score_all(top integer DEFAULT 5, tenant text DEFAULT NULL)
-RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
-DECLARE
-	t text := stratum_internal.tenant(tenant);
-BEGIN
-	RETURN stratum_internal.churn_score_query(t, format(
-		'SELECT * FROM stratum_internal.churn_features_at(%L, now(), 0) WHERE NOT churned_before', t), top);
-END $$;
-COMMENT ON FUNCTION stratum_churn_score_all(integer, text) IS 'Score every profile that has not churned with the deployed churn model and store the predictions';
 
 /*
  * stratum_churn_predictions
@@ -803,7 +804,7 @@ RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
 	mid bigint;
 	rid bigint;
-	pid integer;
+	wpid integer;
 BEGIN
 	PERFORM pg_advisory_xact_lock(hashtext('stratum.churn_models'), hashtext(p_tenant));
 	INSERT INTO stratum.churn_models (tenant_id, version, status, source, label, params, trained_from, trained_to)
@@ -814,9 +815,9 @@ BEGIN
 		holdout_query, trained_from, trained_to)
 	VALUES (p_tenant, mid, p_source, p_query, p_label, coalesce(p_options, '{}'), p_holdout, p_from, p_to)
 	RETURNING run_id INTO rid;
-	pid := stratum_internal.churn_worker_launch(p_tenant, rid);
-	UPDATE stratum.churn_training_runs SET pid = churn_run_start.pid WHERE tenant_id = p_tenant AND run_id = rid;
-	RETURN jsonb_build_object('run_id', rid, 'model_id', mid, 'status', 'queued', 'pid', pid);
+	wpid := stratum_internal.churn_worker_launch(p_tenant, rid);
+	UPDATE stratum.churn_training_runs SET pid = wpid WHERE tenant_id = p_tenant AND run_id = rid;
+	RETURN jsonb_build_object('run_id', rid, 'model_id', mid, 'status', 'queued', 'pid', wpid);
 END $$;
 
 /*
@@ -875,3 +876,297 @@ BEGIN
 	RETURN stratum_internal.churn_retrain_finish(t, id, h);
 END $$;
 COMMENT ON FUNCTION stratum_churn_model_retrain(timestamptz, timestamptz, integer, jsonb, boolean, text) IS 'Retrain the churn model on stratum''s data for a range (point-in-time features and labels); auto-deploys if not worse on held-out profiles';
+
+-- ---------------------------------------------------------------------------
+-- Score history, retention interventions and churn analytics.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE stratum.churn_score_history (
+	tenant_id			text NOT NULL REFERENCES stratum.tenants ON DELETE CASCADE,
+	day					date NOT NULL,
+	model_id			bigint NOT NULL,
+	profiles			bigint NOT NULL,
+	mean_probability	double precision NOT NULL,
+	at_risk				bigint NOT NULL,
+	scored_at			timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant_id, day)
+);
+COMMENT ON TABLE stratum.churn_score_history IS 'One row per tenant and day of batch scoring: the predicted churn-rate trend';
+COMMENT ON COLUMN stratum.churn_score_history.tenant_id IS 'Tenant';
+COMMENT ON COLUMN stratum.churn_score_history.day IS 'Day of the batch scoring (UTC)';
+COMMENT ON COLUMN stratum.churn_score_history.model_id IS 'Model that scored';
+COMMENT ON COLUMN stratum.churn_score_history.profiles IS 'Profiles scored';
+COMMENT ON COLUMN stratum.churn_score_history.mean_probability IS 'Mean churn probability: the predicted churn rate over the model''s horizon';
+COMMENT ON COLUMN stratum.churn_score_history.at_risk IS 'Profiles with a probability of 50% or more';
+COMMENT ON COLUMN stratum.churn_score_history.scored_at IS 'When the day''s last batch ran';
+
+/*
+ * stratum_churn_score_all
+ *		Batch job: score every profile that has not churned with the
+ *		deployed model, store the predictions, and record the day's
+ *		predicted churn rate in stratum.churn_score_history; returns how
+ *		many were scored.
+ */
+CREATE FUNCTION stratum_churn_score_all(top integer DEFAULT 5, tenant text DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+	n bigint;
+BEGIN
+	n := stratum_internal.churn_score_query(t, format(
+		'SELECT * FROM stratum_internal.churn_features_at(%L, now(), 0) WHERE NOT churned_before', t), top);
+	INSERT INTO stratum.churn_score_history AS h (tenant_id, day, model_id, profiles, mean_probability, at_risk)
+	SELECT t, (now() AT TIME ZONE 'UTC')::date, max(c.model_id), count(*), avg(c.probability),
+		   count(*) FILTER (WHERE c.probability >= 0.5)
+	FROM stratum.churn_predictions c
+	WHERE c.tenant_id = t AND c.scored_at = now()
+	HAVING count(*) > 0
+	ON CONFLICT (tenant_id, day) DO UPDATE SET model_id = excluded.model_id, profiles = excluded.profiles,
+		mean_probability = excluded.mean_probability, at_risk = excluded.at_risk, scored_at = now();
+	RETURN n;
+END $$;
+COMMENT ON FUNCTION stratum_churn_score_all(integer, text) IS 'Score every profile that has not churned with the deployed churn model, store the predictions and the day''s predicted churn rate';
+
+CREATE TABLE stratum.churn_interventions (
+	tenant_id			text NOT NULL REFERENCES stratum.tenants ON DELETE CASCADE,
+	intervention_id		bigint NOT NULL GENERATED BY DEFAULT AS IDENTITY,
+	name				text NOT NULL,
+	min_probability		double precision NOT NULL DEFAULT 0.5 CHECK (min_probability BETWEEN 0 AND 1),
+	excluded_stages		text[] NOT NULL DEFAULT '{churned,lost}',
+	channel				text NOT NULL CHECK (channel IN ('email', 'sms', 'in_app')),
+	offer				text NOT NULL CHECK (offer IN ('discount', 'feature_access', 'support_call')),
+	offer_details		jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(offer_details) = 'object'),
+	status				text NOT NULL DEFAULT 'enabled' CHECK (status IN ('enabled', 'paused')),
+	cooldown_days		integer NOT NULL DEFAULT 30 CHECK (cooldown_days BETWEEN 0 AND 3650),
+	created_at			timestamptz NOT NULL DEFAULT now(),
+	updated_at			timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant_id, intervention_id),
+	UNIQUE (tenant_id, name)
+);
+COMMENT ON TABLE stratum.churn_interventions IS 'Retention interventions: whom to reach (at-risk segment), how (channel) and with what (offer)';
+COMMENT ON COLUMN stratum.churn_interventions.tenant_id IS 'Tenant';
+COMMENT ON COLUMN stratum.churn_interventions.intervention_id IS 'Intervention id';
+COMMENT ON COLUMN stratum.churn_interventions.name IS 'Name, unique per tenant';
+COMMENT ON COLUMN stratum.churn_interventions.min_probability IS 'Target segment: stored churn probability at least this (0..1; default 50%)';
+COMMENT ON COLUMN stratum.churn_interventions.excluded_stages IS 'Target segment: lifecycle stages left out (default churned, lost)';
+COMMENT ON COLUMN stratum.churn_interventions.channel IS 'email, sms or in_app';
+COMMENT ON COLUMN stratum.churn_interventions.offer IS 'discount, feature_access or support_call';
+COMMENT ON COLUMN stratum.churn_interventions.offer_details IS 'Details sent with the offer (e.g. {"percent": 20})';
+COMMENT ON COLUMN stratum.churn_interventions.status IS 'enabled or paused';
+COMMENT ON COLUMN stratum.churn_interventions.cooldown_days IS 'A profile is enrolled again in this intervention only after this many days';
+COMMENT ON COLUMN stratum.churn_interventions.created_at IS 'When it was created';
+COMMENT ON COLUMN stratum.churn_interventions.updated_at IS 'When it was last changed';
+
+CREATE TABLE stratum.churn_intervention_enrolments (
+	tenant_id			text NOT NULL,
+	enrolment_id		bigint NOT NULL GENERATED BY DEFAULT AS IDENTITY,
+	intervention_id		bigint NOT NULL,
+	profile_id			bigint NOT NULL,
+	probability			double precision NOT NULL,
+	revenue				numeric,
+	outbox_id			bigint,
+	enrolled_at			timestamptz NOT NULL DEFAULT now(),
+	outcome				text NOT NULL DEFAULT 'pending' CHECK (outcome IN ('pending', 'retained', 'churned')),
+	outcome_at			timestamptz,
+	PRIMARY KEY (tenant_id, enrolment_id),
+	FOREIGN KEY (tenant_id, intervention_id) REFERENCES stratum.churn_interventions ON DELETE CASCADE,
+	FOREIGN KEY (tenant_id, profile_id) REFERENCES stratum.profiles ON DELETE CASCADE
+);
+CREATE INDEX churn_enrolments_profile_idx ON stratum.churn_intervention_enrolments (tenant_id, profile_id, intervention_id, enrolled_at);
+COMMENT ON TABLE stratum.churn_intervention_enrolments IS 'Profiles enrolled in a retention intervention, the message queued for them, and the outcome';
+COMMENT ON COLUMN stratum.churn_intervention_enrolments.tenant_id IS 'Tenant';
+COMMENT ON COLUMN stratum.churn_intervention_enrolments.enrolment_id IS 'Enrolment id';
+COMMENT ON COLUMN stratum.churn_intervention_enrolments.intervention_id IS 'Intervention';
+COMMENT ON COLUMN stratum.churn_intervention_enrolments.profile_id IS 'Profile enrolled';
+COMMENT ON COLUMN stratum.churn_intervention_enrolments.probability IS 'Churn probability when enrolled';
+COMMENT ON COLUMN stratum.churn_intervention_enrolments.revenue IS 'Yearly revenue of the profile when enrolled (12 x trait mrr, else trait total_spend)';
+COMMENT ON COLUMN stratum.churn_intervention_enrolments.outbox_id IS 'Outbox item that carries the message (stratum.outbox)';
+COMMENT ON COLUMN stratum.churn_intervention_enrolments.enrolled_at IS 'When the profile was enrolled';
+COMMENT ON COLUMN stratum.churn_intervention_enrolments.outcome IS 'pending, retained (no churn within the horizon) or churned';
+COMMENT ON COLUMN stratum.churn_intervention_enrolments.outcome_at IS 'When the outcome was recorded';
+
+/*
+ * stratum_churn_intervention_create
+ *		Define a retention intervention; returns its row.
+ */
+CREATE FUNCTION stratum_churn_intervention_create(name text, channel text, offer text,
+	min_probability double precision DEFAULT 0.5, offer_details jsonb DEFAULT '{}',
+	excluded_stages text[] DEFAULT '{churned,lost}', cooldown_days integer DEFAULT 30,
+	status text DEFAULT 'enabled', tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+	r stratum.churn_interventions;
+BEGIN
+	IF channel IS NULL OR channel NOT IN ('email', 'sms', 'in_app') THEN
+		RAISE EXCEPTION 'unknown channel "%"', channel
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use email, sms or in_app.';
+	END IF;
+	IF offer IS NULL OR offer NOT IN ('discount', 'feature_access', 'support_call') THEN
+		RAISE EXCEPTION 'unknown offer "%"', offer
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use discount, feature_access or support_call.';
+	END IF;
+	INSERT INTO stratum.churn_interventions AS i (tenant_id, name, channel, offer, min_probability,
+		offer_details, excluded_stages, cooldown_days, status)
+	VALUES (t, name, channel, offer, min_probability, coalesce(offer_details, '{}'),
+			coalesce(excluded_stages, '{}'), cooldown_days, status)
+	RETURNING * INTO r;
+	RETURN to_jsonb(r);
+EXCEPTION WHEN unique_violation THEN
+	RAISE EXCEPTION 'intervention "%" already exists', name USING ERRCODE = 'duplicate_object';
+END $$;
+COMMENT ON FUNCTION stratum_churn_intervention_create(text, text, text, double precision, jsonb, text[], integer, text, text) IS 'Define a retention intervention: target segment, channel, offer';
+
+/*
+ * stratum_churn_intervention_set_status
+ *		Enable or pause an intervention.
+ */
+CREATE FUNCTION stratum_churn_intervention_set_status(intervention_id bigint, status text, tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+	r stratum.churn_interventions;
+BEGIN
+	IF status IS NULL OR status NOT IN ('enabled', 'paused') THEN
+		RAISE EXCEPTION 'unknown status "%"', status
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use enabled or paused.';
+	END IF;
+	UPDATE stratum.churn_interventions i SET status = stratum_churn_intervention_set_status.status, updated_at = now()
+	WHERE i.tenant_id = t AND i.intervention_id = stratum_churn_intervention_set_status.intervention_id
+	RETURNING * INTO r;
+	IF r.intervention_id IS NULL THEN
+		RAISE EXCEPTION 'intervention % does not exist', intervention_id USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN to_jsonb(r);
+END $$;
+COMMENT ON FUNCTION stratum_churn_intervention_set_status(bigint, text, text) IS 'Enable or pause a retention intervention';
+
+/*
+ * stratum_churn_interventions_run
+ *		Enrol the at-risk profiles of every enabled intervention (stored
+ *		probability >= min_probability, lifecycle stage not excluded, not
+ *		enrolled in it within the cooldown, reachable on the channel) and
+ *		queue one outbox message each, category marketing, with an
+ *		idempotency key per intervention, profile and day.  Returns how many
+ *		were enrolled.
+ */
+CREATE FUNCTION stratum_churn_interventions_run(tenant text DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+	c record;
+	n bigint := 0;
+	oid bigint;
+BEGIN
+	FOR c IN
+		SELECT i.intervention_id, i.name, i.channel, i.offer, i.offer_details, p.profile_id, p.email, p.phone,
+			   cp.probability,
+			   coalesce(12 * stratum_internal.trait_number(p.traits->>'mrr'),
+						stratum_internal.trait_number(p.traits->>'total_spend')) AS revenue
+		FROM stratum.churn_interventions i
+		JOIN stratum.churn_predictions cp ON cp.tenant_id = i.tenant_id AND cp.probability >= i.min_probability
+		JOIN stratum.profiles p ON p.tenant_id = cp.tenant_id AND p.profile_id = cp.profile_id
+		WHERE i.tenant_id = t AND i.status = 'enabled'
+		  AND p.lifecycle_stage <> ALL (i.excluded_stages)
+		  AND (i.channel <> 'email' OR p.email IS NOT NULL)
+		  AND (i.channel <> 'sms' OR p.phone IS NOT NULL)
+		  AND NOT EXISTS (SELECT 1 FROM stratum.churn_intervention_enrolments e
+						  WHERE e.tenant_id = t AND e.profile_id = p.profile_id
+							AND e.intervention_id = i.intervention_id
+							AND e.enrolled_at > now() - make_interval(days => i.cooldown_days))
+		ORDER BY i.intervention_id, cp.probability DESC, p.profile_id
+	LOOP
+		oid := stratum_internal.outbox_enqueue(t, c.channel,
+			CASE c.channel WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone ELSE 'profile:' || c.profile_id END,
+			jsonb_build_object('intervention', c.name, 'offer', c.offer, 'offer_details', c.offer_details,
+							   'profile_id', c.profile_id, 'churn_probability', round(c.probability::numeric, 4)),
+			'marketing', c.profile_id,
+			format('churn-intervention:%s:%s:%s', c.intervention_id, c.profile_id, (now() AT TIME ZONE 'UTC')::date));
+		INSERT INTO stratum.churn_intervention_enrolments (tenant_id, intervention_id, profile_id, probability, revenue, outbox_id)
+		VALUES (t, c.intervention_id, c.profile_id, c.probability, c.revenue, oid);
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END $$;
+COMMENT ON FUNCTION stratum_churn_interventions_run(text) IS 'Enrol at-risk profiles in the enabled retention interventions and queue their messages in the outbox';
+
+/*
+ * stratum_churn_interventions_record_outcomes
+ *		Decide pending enrolments: churned when a churn event followed the
+ *		enrolment within horizon_days, retained when the horizon passed
+ *		without one.  Returns the counts.
+ */
+CREATE FUNCTION stratum_churn_interventions_record_outcomes(horizon_days integer DEFAULT 30, tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+	ch bigint;
+	rt bigint;
+BEGIN
+	UPDATE stratum.churn_intervention_enrolments e SET outcome = 'churned', outcome_at = now()
+	WHERE e.tenant_id = t AND e.outcome = 'pending'
+	  AND EXISTS (SELECT 1 FROM stratum.events ev
+				  WHERE ev.tenant_id = t AND ev.profile_id = e.profile_id
+					AND ev.event_type = ANY (stratum_internal.churn_event_types(t))
+					AND ev.occurred_at > e.enrolled_at
+					AND ev.occurred_at <= e.enrolled_at + make_interval(days => horizon_days));
+	GET DIAGNOSTICS ch = ROW_COUNT;
+	UPDATE stratum.churn_intervention_enrolments e SET outcome = 'retained', outcome_at = now()
+	WHERE e.tenant_id = t AND e.outcome = 'pending'
+	  AND e.enrolled_at + make_interval(days => horizon_days) <= now();
+	GET DIAGNOSTICS rt = ROW_COUNT;
+	RETURN jsonb_build_object('churned', ch, 'retained', rt);
+END $$;
+COMMENT ON FUNCTION stratum_churn_interventions_record_outcomes(integer, text) IS 'Record the outcome (retained or churned) of retention enrolments whose horizon has passed';
+
+/*
+ * stratum_churn_interventions
+ *		The tenant's interventions with their results.
+ */
+CREATE FUNCTION stratum_churn_interventions(tenant text DEFAULT NULL)
+RETURNS TABLE (intervention_id bigint, name text, status text, channel text, offer text,
+			   min_probability double precision, enrolled bigint, pending bigint, retained bigint,
+			   churned bigint, success_rate double precision, revenue_saved numeric)
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+	SELECT i.intervention_id, i.name, i.status, i.channel, i.offer, i.min_probability,
+		   count(e.enrolment_id), count(*) FILTER (WHERE e.outcome = 'pending'),
+		   count(*) FILTER (WHERE e.outcome = 'retained'), count(*) FILTER (WHERE e.outcome = 'churned'),
+		   count(*) FILTER (WHERE e.outcome = 'retained')::double precision
+			   / nullif(count(*) FILTER (WHERE e.outcome IN ('retained', 'churned')), 0),
+		   coalesce(sum(e.revenue) FILTER (WHERE e.outcome = 'retained'), 0)
+	FROM stratum.churn_interventions i
+	LEFT JOIN stratum.churn_intervention_enrolments e
+		ON e.tenant_id = i.tenant_id AND e.intervention_id = i.intervention_id
+	WHERE i.tenant_id = stratum_internal.tenant(tenant)
+	GROUP BY i.tenant_id, i.intervention_id
+	ORDER BY i.intervention_id;
+$$;
+COMMENT ON FUNCTION stratum_churn_interventions(text) IS 'Retention interventions with enrolments, outcomes, success rate and revenue saved';
+
+CREATE VIEW stratum.churn_analytics WITH (security_invoker = true) AS
+	SELECT t.tenant_id,
+		   (SELECT count(*) FROM stratum.churn_predictions c JOIN stratum.profiles p USING (tenant_id, profile_id)
+			WHERE c.tenant_id = t.tenant_id AND c.probability >= 0.5 AND p.lifecycle_stage NOT IN ('churned', 'lost')) AS profiles_at_risk,
+		   (SELECT coalesce(sum(c.probability * coalesce(12 * stratum_internal.trait_number(p.traits->>'mrr'),
+													  stratum_internal.trait_number(p.traits->>'total_spend'), 0)), 0)
+			FROM stratum.churn_predictions c JOIN stratum.profiles p USING (tenant_id, profile_id)
+			WHERE c.tenant_id = t.tenant_id AND c.probability >= 0.5 AND p.lifecycle_stage NOT IN ('churned', 'lost')) AS revenue_at_risk,
+		   (SELECT avg(c.probability) FROM stratum.churn_predictions c WHERE c.tenant_id = t.tenant_id) AS predicted_churn_rate,
+		   (SELECT jsonb_agg(jsonb_build_object('day', h.day, 'predicted_churn_rate', round(h.mean_probability::numeric, 4),
+												'at_risk', h.at_risk) ORDER BY h.day)
+			FROM stratum.churn_score_history h
+			WHERE h.tenant_id = t.tenant_id AND h.day > current_date - 90) AS predicted_churn_rate_trend,
+		   (SELECT count(*) FILTER (WHERE e.outcome = 'retained')::double precision
+				   / nullif(count(*) FILTER (WHERE e.outcome IN ('retained', 'churned')), 0)
+			FROM stratum.churn_intervention_enrolments e WHERE e.tenant_id = t.tenant_id) AS intervention_success_rate,
+		   (SELECT coalesce(sum(e.revenue) FILTER (WHERE e.outcome = 'retained'), 0)
+			FROM stratum.churn_intervention_enrolments e WHERE e.tenant_id = t.tenant_id) AS revenue_saved
+	FROM stratum.tenants t;
+COMMENT ON VIEW stratum.churn_analytics IS 'Churn at a glance per tenant: profiles and revenue at risk, predicted churn rate and its trend, intervention results';
+COMMENT ON COLUMN stratum.churn_analytics.tenant_id IS 'Tenant';
+COMMENT ON COLUMN stratum.churn_analytics.profiles_at_risk IS 'Profiles with a stored churn probability of 50% or more, not churned or lost';
+COMMENT ON COLUMN stratum.churn_analytics.revenue_at_risk IS 'Sum over at-risk profiles of probability x yearly revenue (12 x trait mrr, else trait total_spend)';
+COMMENT ON COLUMN stratum.churn_analytics.predicted_churn_rate IS 'Mean stored churn probability (0..1)';
+COMMENT ON COLUMN stratum.churn_analytics.predicted_churn_rate_trend IS 'Predicted churn rate and profiles at risk per day of batch scoring, last 90 days';
+COMMENT ON COLUMN stratum.churn_analytics.intervention_success_rate IS 'Retained / decided enrolments of all interventions (0..1)';
+COMMENT ON COLUMN stratum.churn_analytics.revenue_saved IS 'Yearly revenue of profiles retained after an intervention (not a causal estimate: there is no control group)';

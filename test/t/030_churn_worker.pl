@@ -61,7 +61,7 @@ is($node->safe_psql('postgres', qq{
 	FROM stratum.churn_models WHERE model_id = $model}),
 	'candidate true true 200000', 'model stored as a candidate');
 is($node->safe_psql('postgres', qq{
-	SELECT (elapsed > interval '0') AND iteration IS NOT NULL AND (result->>'model_id')::bigint = $model
+	SELECT (p.elapsed > interval '0') AND p.iteration IS NOT NULL AND (r.result->>'model_id')::bigint = $model
 	FROM stratum.churn_training_progress p JOIN stratum.churn_training_runs r USING (tenant_id, run_id)
 	WHERE run_id = $run}),
 	't', 'progress row has elapsed time, iteration and result');
