@@ -691,8 +691,22 @@ double
 churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *contrib)
 {
 	double		z = m->intercept;
-	int			t;
+	int			t,
+				f;
+	int			bins_local[64];
+	int		   *bins = m->nfeatures <= 64 ? bins_local : palloc(sizeof(int) * m->nfeatures);
 
+	/* Bin the row once; the trees then compare bins. */
+	for (f = 0; f < m->nfeatures; f++)
+	{
+		const ChurnFeature *ft = &m->features[f];
+		const ChurnColumn *c = &d->cols[f];
+
+		if (ft->kind == CHURN_NUMERIC)
+			bins[f] = isnan(c->num[row]) ? CHURN_MISSING_BIN : numeric_bin(ft, c->num[row]);
+		else
+			bins[f] = c->cat[row] < 0 ? CHURN_MISSING_BIN : c->cat[row];
+	}
 	if (contrib)
 		memset(contrib, 0, sizeof(double) * m->nfeatures);
 	for (t = 0; t < m->ntrees; t++)
@@ -702,23 +716,18 @@ churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *cont
 
 		while (tr->feature[node] >= 0)
 		{
-			int			f = tr->feature[node];
-			const ChurnFeature *ft = &m->features[f];
-			const ChurnColumn *c = &d->cols[f];
-			int			b;
 			int			next;
 
-			if (ft->kind == CHURN_NUMERIC)
-				b = isnan(c->num[row]) ? CHURN_MISSING_BIN : numeric_bin(ft, c->num[row]);
-			else
-				b = c->cat[row] < 0 ? CHURN_MISSING_BIN : c->cat[row];
-			next = goes_left(ft->kind == CHURN_CATEGORICAL, tr->bin[node], tr->missing_left[node],
-							 &tr->catset[node * 4], b) ? tr->left[node] : tr->right[node];
+			f = tr->feature[node];
+			next = goes_left(m->features[f].kind == CHURN_CATEGORICAL, tr->bin[node], tr->missing_left[node],
+							 &tr->catset[node * 4], bins[f]) ? tr->left[node] : tr->right[node];
 			if (contrib)
 				contrib[f] += tr->value[next] - tr->value[node];
 			node = next;
 		}
 		z += tr->value[node];
 	}
+	if (bins != bins_local)
+		pfree(bins);
 	return z;
 }
