@@ -239,6 +239,8 @@ churn_data_load(ChurnLoadSpec *spec, MemoryContext parent)
 	ColumnUse  *use = NULL;
 	int		   *featno = NULL;
 	Oid		   *types = NULL;
+	Datum	   *row_values = NULL;
+	bool	   *row_nulls = NULL;
 	int			natts = 0;
 	Oid			label_type = InvalidOid;
 	char	   *label_values[2] = {NULL, NULL};
@@ -274,6 +276,8 @@ churn_data_load(ChurnLoadSpec *spec, MemoryContext parent)
 			use = MemoryContextAllocZero(cxt, sizeof(ColumnUse) * natts);
 			featno = MemoryContextAllocZero(cxt, sizeof(int) * natts);
 			types = MemoryContextAllocZero(cxt, sizeof(Oid) * natts);
+			row_values = MemoryContextAlloc(cxt, sizeof(Datum) * Max(natts, 1));
+			row_nulls = MemoryContextAlloc(cxt, sizeof(bool) * Max(natts, 1));
 			d->cols = MemoryContextAllocZero(cxt, sizeof(ChurnColumn) * Max(natts, 1));
 			for (i = 0; i < natts; i++)
 			{
@@ -423,14 +427,15 @@ churn_data_load(ChurnLoadSpec *spec, MemoryContext parent)
 			HeapTuple	tup = SPI_tuptable->vals[r];
 			int64		row = d->nrows;
 
+			/* One pass over the tuple (heap_getattr per column is quadratic past text columns). */
+			heap_deform_tuple(tup, tupdesc, row_values, row_nulls);
 			for (i = 0; i < natts; i++)
 			{
-				bool		isnull;
-				Datum		v;
+				bool		isnull = row_nulls[i];
+				Datum		v = row_values[i];
 
 				if (use[i] == USE_NONE)
 					continue;
-				v = heap_getattr(tup, i + 1, tupdesc, &isnull);
 				if (use[i] == USE_FEATURE)
 				{
 					ChurnColumn *c = &d->cols[featno[i]];

@@ -361,14 +361,11 @@ COMMENT ON FUNCTION stratum_churn_evaluate(bigint, text, text, text, double prec
 CREATE FUNCTION stratum_churn_predict(model_id bigint, source text, key_column text DEFAULT NULL,
 									  top integer DEFAULT 3, tenant text DEFAULT NULL)
 RETURNS TABLE (key bigint, probability double precision, logit double precision, factors jsonb)
-LANGUAGE plpgsql AS $$
-DECLARE
-	t text := stratum_internal.tenant(tenant);
-	id bigint := stratum_internal.churn_model_pick(t, model_id);
-BEGIN
-	RETURN QUERY SELECT * FROM stratum_internal.churn_predict(id,
+LANGUAGE sql AS $$
+	SELECT * FROM stratum_internal.churn_predict(
+		stratum_internal.churn_model_pick(stratum_internal.tenant(tenant), model_id),
 		stratum_internal.churn_source_query(source), key_column, top);
-END $$;
+$$;
 COMMENT ON FUNCTION stratum_churn_predict(bigint, text, text, integer, text) IS 'Churn probability and top factors of every row of a table, view or query under a model';
 
 -- ---------------------------------------------------------------------------
