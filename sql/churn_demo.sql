@@ -2,6 +2,11 @@
 -- the cutoff, churn in the 10 days after it.  Features as of the cutoff,
 -- label = churned within 10 days: retrain, compare with the generator's own
 -- churn model, score.
+-- Runs in a database of its own, so that its rows and sequence positions
+-- do not change what the other tests (which share contrib_regression) see.
+CREATE DATABASE churn_demo_db;
+\c churn_demo_db
+CREATE EXTENSION stratum;
 \set SHOW_CONTEXT never
 SELECT r->'churned' IS NOT NULL AS generated, r->>'cutoff' AS cutoff
 FROM stratum_demo_generate('churn_demo', profiles => 3000, days => 60, campaigns => 1, seed => 7,
@@ -36,3 +41,5 @@ SELECT stratum_churn_score_all() = (SELECT count(*) FROM stratum.churn_features
 									 WHERE tenant_id = 'churn_demo' AND NOT churned_before) AS all_scored;
 SELECT count(DISTINCT risk_level) >= 2 AS several_levels FROM stratum.churn_predictions WHERE tenant_id = 'churn_demo';
 RESET stratum.tenant;
+\c contrib_regression
+DROP DATABASE churn_demo_db;

@@ -1,4 +1,9 @@
 -- Churn metrics: known answers, and stratum_churn_model_metrics().
+-- Runs in a database of its own, so that its rows and sequence positions
+-- do not change what the other tests (which share contrib_regression) see.
+CREATE DATABASE churn_metrics_db;
+\c churn_metrics_db
+CREATE EXTENSION stratum;
 \set SHOW_CONTEXT never
 
 -- AUC by hand: churners scored 0.35 and 0.8, others 0.1 and 0.4.  Of the
@@ -51,3 +56,5 @@ FROM m;
 SELECT (stratum_churn_evaluate(NULL, 'churn_gen', 'churned') -> 'auc') =
 	   (SELECT metrics->'train'->'auc' FROM stratum.churn_models WHERE tenant_id = 'churn_m') AS same_auc;
 RESET stratum.tenant;
+\c contrib_regression
+DROP DATABASE churn_metrics_db;

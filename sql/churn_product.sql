@@ -1,5 +1,10 @@
 -- Churn on stratum's own data: point-in-time features, retraining with
 -- auto-deploy, scoring with reasons, predictions, merges and deletes.
+-- Runs in a database of its own, so that its rows and sequence positions
+-- do not change what the other tests (which share contrib_regression) see.
+CREATE DATABASE churn_product_db;
+\c churn_product_db
+CREATE EXTENSION stratum;
 \set SHOW_CONTEXT never
 SELECT FROM stratum_tenant_create('churn_p');
 SET stratum.tenant = 'churn_p';
@@ -146,3 +151,5 @@ SELECT profiles_at_risk >= 0 AS at_risk, revenue_at_risk >= 0 AS revenue, predic
 	   revenue_saved > 0 AS saved
 FROM stratum.churn_analytics WHERE tenant_id = 'churn_p';
 RESET stratum.tenant;
+\c contrib_regression
+DROP DATABASE churn_product_db;

@@ -1,5 +1,10 @@
 -- Churn trainer: a logistic fit with known coefficients, trees, determinism,
 -- the registry (deploy, rollback), scoring with contributions, bad input.
+-- Runs in a database of its own, so that its rows and sequence positions
+-- do not change what the other tests (which share contrib_regression) see.
+CREATE DATABASE churn_train_db;
+\c churn_train_db
+CREATE EXTENSION stratum;
 \set SHOW_CONTEXT never
 SELECT FROM stratum_tenant_create('churn_t');
 SET stratum.tenant = 'churn_t';
@@ -128,3 +133,5 @@ SET stratum.tenant = 'churn_other';
 SELECT count(*) FROM stratum_churn_models();
 SELECT stratum_churn_model_metrics();
 RESET stratum.tenant;
+\c contrib_regression
+DROP DATABASE churn_train_db;
