@@ -1,0 +1,73 @@
+-- bench/churn, part 2: generated data, N profiles x 20 features (15 numeric,
+-- 5 text).  Training time of each algorithm, and scoring every row vs a
+-- plain SELECT of the same columns.  Run by bench/churn/run with -v rows=N.
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+SET stratum.tenant = 'bench';
+SET max_parallel_workers_per_gather = 0;
+DROP TABLE IF EXISTS gen;
+CREATE TABLE gen AS
+SELECT i AS profile_id,
+	(hashint8(i * 101) % 1000) / 100.0 AS f1, (hashint8(i * 103) % 1000) / 100.0 AS f2,
+	(hashint8(i * 107) % 1000) / 100.0 AS f3, (hashint8(i * 109) % 1000) / 100.0 AS f4,
+	(hashint8(i * 113) % 1000) / 100.0 AS f5, (hashint8(i * 127) % 1000) / 100.0 AS f6,
+	(hashint8(i * 131) % 1000) / 100.0 AS f7, (hashint8(i * 137) % 1000) / 100.0 AS f8,
+	(hashint8(i * 139) % 1000) / 100.0 AS f9, (hashint8(i * 149) % 1000) / 100.0 AS f10,
+	abs(hashint8(i * 151) % 365)::float8 AS f11, abs(hashint8(i * 157) % 50)::float8 AS f12,
+	CASE WHEN i % 17 = 0 THEN NULL ELSE abs(hashint8(i * 163) % 11)::float8 END AS f13,
+	abs(hashint8(i * 167) % 100)::float8 AS f14, abs(hashint8(i * 173) % 2000)::float8 AS f15,
+	(ARRAY['basic', 'plus', 'pro', 'enterprise'])[abs(hashint8(i * 179) % 4) + 1] AS c1,
+	(ARRAY['web', 'ios', 'android'])[abs(hashint8(i * 181) % 3) + 1] AS c2,
+	(ARRAY['de', 'fr', 'us', 'uk', 'es', 'it'])[abs(hashint8(i * 191) % 6) + 1] AS c3,
+	(ARRAY['monthly', 'yearly'])[abs(hashint8(i * 193) % 2) + 1] AS c4,
+	(ARRAY['a', 'b', 'c', 'd', 'e'])[abs(hashint8(i * 197) % 5) + 1] AS c5,
+	NULL::boolean AS churned
+FROM generate_series(1, :rows) i;
+-- A known logistic model plus noise decides who churns.
+UPDATE gen SET churned = random() < 1 / (1 + exp(-(0.4 * f1 - 0.3 * f2 + 0.02 * f12 - 0.1 * coalesce(f13, 5)
+	+ CASE c1 WHEN 'basic' THEN 0.8 WHEN 'enterprise' THEN -0.8 ELSE 0 END
+	+ CASE c4 WHEN 'monthly' THEN 0.5 ELSE -0.5 END
+	+ CASE WHEN f11 < 30 THEN 1 ELSE 0 END - 1.5)));
+VACUUM ANALYZE gen;
+
+CREATE FUNCTION pg_temp.ms(t0 timestamptz) RETURNS double precision LANGUAGE sql
+RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+
+CREATE FUNCTION pg_temp.large() RETURNS SETOF jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz;
+	r jsonb;
+	n bigint;
+	algo text;
+	plain double precision;
+	id bigint;
+BEGIN
+	-- plain SELECT of the same columns, best of 3
+	plain := 'Infinity';
+	FOR i IN 1..3 LOOP
+		t0 := clock_timestamp();
+		SELECT count(*) INTO n FROM (SELECT f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15,
+			c1, c2, c3, c4, c5 FROM gen OFFSET 0) s;
+		plain := least(plain, pg_temp.ms(t0));
+	END LOOP;
+	RETURN NEXT jsonb_build_object('name', 'plain SELECT of the 20 feature columns', 'rows', n, 'ms', plain);
+	FOREACH algo IN ARRAY '{logreg,gbt}'::text[] LOOP
+		t0 := clock_timestamp();
+		r := stratum_churn_train('gen', 'churned', jsonb_build_object('algorithm', algo, 'exclude', 'profile_id'));
+		RETURN NEXT jsonb_build_object('name', 'train ' || algo, 'rows', n, 'ms', pg_temp.ms(t0),
+			'fit_ms', r->'training_ms', 'validation_auc', r->'validation'->'auc');
+		id := (r->>'model_id')::bigint;
+		t0 := clock_timestamp();
+		SELECT count(*) INTO n FROM stratum_churn_predict(id, 'gen', key_column => 'profile_id', top => 0);
+		RETURN NEXT jsonb_build_object('name', 'score every row, ' || algo, 'rows', n, 'ms', pg_temp.ms(t0),
+			'vs_plain', pg_temp.ms(t0) / plain);
+		t0 := clock_timestamp();
+		SELECT count(*) INTO n FROM stratum_churn_predict(id, 'gen', key_column => 'profile_id', top => 3);
+		RETURN NEXT jsonb_build_object('name', 'score every row with top-3 factors, ' || algo, 'rows', n,
+			'ms', pg_temp.ms(t0), 'vs_plain', pg_temp.ms(t0) / plain);
+	END LOOP;
+END $$;
+
+\pset tuples_only on
+\pset format unaligned
+SELECT * FROM pg_temp.large();

@@ -1,0 +1,137 @@
+-- Churn trainer: a logistic fit with known coefficients, trees, determinism,
+-- the registry (deploy, rollback), scoring with contributions, bad input.
+-- Runs in a database of its own, so that its rows and sequence positions
+-- do not change what the other tests (which share contrib_regression) see.
+CREATE DATABASE churn_train_db;
+\c churn_train_db
+CREATE EXTENSION stratum;
+\set SHOW_CONTEXT never
+SELECT FROM stratum_tenant_create('churn_t');
+SET stratum.tenant = 'churn_t';
+
+-- 40 customers: spend (numeric), tickets (integer), plan (text), churned.
+-- Generated with numpy (RandomState(7)); see the reference below.
+CREATE TABLE churn_tiny (id integer, spend numeric, tickets integer, plan text, churned boolean);
+INSERT INTO churn_tiny VALUES
+(1, 75.4, 9, 'basic', true), (2, 43.0, 5, 'pro', false), (3, 50.5, 9, 'pro', false),
+(4, 56.1, 1, 'pro', true), (5, 38.2, 2, 'basic', true), (6, 50.0, 3, 'pro', false),
+(7, 50.0, 2, 'basic', true), (8, 23.7, 2, 'pro', false), (9, 65.3, 5, 'pro', true),
+(10, 59.0, 7, 'pro', true), (11, 40.6, 3, 'basic', true), (12, 47.4, 0, 'plus', true),
+(13, 57.6, 9, 'plus', true), (14, 46.1, 9, 'pro', false), (15, 46.4, 3, 'pro', true),
+(16, 28.2, 4, 'plus', false), (17, 58.3, 5, 'plus', false), (18, 51.9, 3, 'plus', true),
+(19, 54.1, 0, 'pro', true), (20, 27.1, 4, 'basic', false), (21, 74.8, 8, 'plus', false),
+(22, 52.3, 6, 'basic', true), (23, 44.2, 7, 'basic', true), (24, 80.4, 2, 'pro', false),
+(25, 49.3, 7, 'plus', false), (26, 28.2, 3, 'plus', true), (27, 43.9, 8, 'plus', false),
+(28, 15.7, 6, 'basic', false), (29, 65.7, 6, 'basic', false), (30, 43.8, 5, 'plus', true),
+(31, 38.9, 6, 'pro', false), (32, 66.1, 5, 'basic', true), (33, 25.2, 7, 'plus', false),
+(34, 58.0, 1, 'plus', true), (35, 19.0, 5, 'plus', true), (36, 40.1, 4, 'pro', false),
+(37, 31.9, 4, 'basic', false), (38, 71.9, 9, 'basic', true), (39, 76.5, 9, 'plus', true),
+(40, 45.1, 0, 'basic', true);
+
+-- Logistic regression with C = 1, refitted on all 40 rows.  Reference:
+-- scikit-learn 1.2.1, StandardScaler on [spend, tickets, one-hot(plan)],
+-- LogisticRegression(C=1.0, tol=1e-12, max_iter=100000):
+--   intercept 0.23421408
+--   spend 0.68416941, tickets -0.69367864,
+--   plan=basic 0.29577011, plan=plus 0.12477189, plan=pro -0.42283158
+-- Checked to 1e-4.
+SELECT stratum_churn_train('churn_tiny', 'churned',
+	'{"algorithm": "logreg", "lr_c": 1, "exclude": ["id"]}') - 'training_ms' - 'validation' - 'model_id' AS model;
+SELECT model_id AS m1 FROM stratum.churn_models WHERE tenant_id = 'churn_t' AND version = 1 \gset
+WITH m AS (SELECT feature_spec s FROM stratum.churn_models WHERE tenant_id = 'churn_t' AND version = 1),
+ref(name, coef) AS (VALUES ('intercept', 0.23421408), ('spend', 0.68416941), ('tickets', -0.69367864),
+	('plan=basic', 0.29577011), ('plan=plus', 0.12477189), ('plan=pro', -0.42283158)),
+got(name, coef) AS (
+	SELECT 'intercept', (s->>'intercept')::numeric FROM m
+	UNION ALL SELECT f->>'name', (f->>'coefficient')::numeric
+		FROM m, jsonb_array_elements(s->'features') f WHERE f->>'kind' = 'numeric'
+	UNION ALL SELECT 'plan=' || (l->>'value'), (l->>'coefficient')::numeric
+		FROM m, jsonb_array_elements(s->'features') f, jsonb_array_elements(f->'levels') l)
+SELECT ref.name, ref.coef AS sklearn, round(got.coef, 6) AS stratum,
+	   abs(got.coef - ref.coef) < 1e-4 AS matches
+FROM ref LEFT JOIN got USING (name) ORDER BY ref.name;
+
+-- Contributions add up to the logit: intercept + sum(contribution) = logit.
+SELECT count(*) AS rows,
+	   max(abs(p.logit - (SELECT (feature_spec->>'intercept')::float8 FROM stratum.churn_models WHERE tenant_id = 'churn_t' AND version = 1)
+			   - (SELECT sum((f->>'contribution')::float8) FROM jsonb_array_elements(p.factors) f))) < 1e-3 AS contributions_sum_to_logit,
+	   bool_and(abs(p.probability - 1 / (1 + exp(-p.logit))) < 1e-12) AS probability_is_sigmoid
+FROM stratum_churn_predict(:m1, 'SELECT * FROM churn_tiny', key_column => 'id', top => 10) p;
+-- Factors of one customer: feature, value, size and direction.
+SELECT key, round(probability::numeric, 4) AS probability, jsonb_pretty(factors) AS factors
+FROM stratum_churn_predict(:m1, 'SELECT * FROM churn_tiny WHERE id = 1', key_column => 'id', top => 3);
+
+-- Trees on the same data: deterministic for a seed (same model twice).
+SELECT (stratum_churn_train('churn_tiny', 'churned',
+	'{"algorithm": "gbt", "gbt_min_leaf": 3, "exclude": ["id"], "seed": 5}')) ->> 'algorithm' AS algorithm;
+SELECT (stratum_churn_train('churn_tiny', 'churned',
+	'{"algorithm": "gbt", "gbt_min_leaf": 3, "exclude": ["id"], "seed": 5}')) ->> 'algorithm' AS algorithm;
+SELECT count(DISTINCT md5(model)) AS distinct_models, count(*) AS models,
+	   min(feature_spec->>'trees') = max(feature_spec->>'trees') AS same_trees
+FROM stratum.churn_models WHERE tenant_id = 'churn_t' AND version IN (2, 3);
+SELECT model_id AS m2 FROM stratum.churn_models WHERE tenant_id = 'churn_t' AND version = 2 \gset
+-- Tree factors have a direction; probabilities are in (0, 1).
+SELECT bool_and(probability > 0 AND probability < 1) AS in_range,
+	   bool_and(jsonb_array_length(factors) BETWEEN 1 AND 2) AS has_factors
+FROM stratum_churn_predict(:m2, 'churn_tiny', key_column => 'id', top => 2);
+-- Automatic choice: both algorithms are tried; the selection is recorded.
+SELECT (stratum_churn_train('churn_tiny'::regclass, 'churned', '{"exclude": "id", "gbt_min_leaf": 3}')) ->> 'version' AS version;
+SELECT array_agg(s->>'algorithm' ORDER BY ord) AS tried
+FROM stratum.churn_models, jsonb_array_elements(metrics->'selection') WITH ORDINALITY x(s, ord) WHERE tenant_id = 'churn_t' AND version = 4;
+
+-- Labels: 0/1 numbers, text with a named positive value, and missing values.
+CREATE TABLE churn_text AS
+	SELECT id, CASE WHEN id % 7 = 0 THEN NULL ELSE spend END AS spend, tickets,
+		   CASE WHEN id % 5 = 0 THEN NULL ELSE plan END AS plan,
+		   CASE WHEN churned THEN 'gone' ELSE 'stayed' END AS status,
+		   churned::integer AS churned01
+	FROM churn_tiny;
+SELECT stratum_churn_train('SELECT spend, tickets, plan, churned01 FROM churn_text', 'churned01',
+	'{"algorithm": "logreg"}') ->> 'algorithm' AS numeric_label;
+SELECT stratum_churn_train('SELECT spend, tickets, plan, status FROM churn_text', 'status',
+	'{"algorithm": "gbt", "positive": "gone", "gbt_min_leaf": 3}') ->> 'algorithm' AS text_label;
+-- The missing-value indicator of the linear model:
+SELECT f->>'name' AS feature, f ? 'missing_coefficient' AS has_missing_indicator
+FROM stratum.churn_models, jsonb_array_elements(feature_spec->'features') f
+WHERE tenant_id = 'churn_t' AND version = 5 AND f->>'kind' = 'numeric' ORDER BY 1;
+
+-- Registry: deploy, deploy another, roll back.
+SELECT stratum_churn_model_deploy(:m1) ->> 'status' AS status;
+SELECT stratum_churn_model_deploy(:m2) ->> 'status' AS status;
+SELECT version, status FROM stratum_churn_models() WHERE version <= 2 ORDER BY version;
+SELECT stratum_churn_model_rollback() ->> 'version' AS rolled_back_to;
+SELECT version, status FROM stratum_churn_models() WHERE version <= 2 ORDER BY version;
+SELECT stratum_churn_model_rollback();
+SELECT stratum_churn_model_deploy(-1);
+
+-- Bad input: clear errors.
+SELECT stratum_churn_train('churn_text', 'status', '{"exclude": "id"}');
+SELECT stratum_churn_train('SELECT spend, tickets, CASE WHEN id < 5 THEN ''a'' WHEN id < 9 THEN ''b'' ELSE ''c'' END AS label FROM churn_tiny', 'label');
+SELECT stratum_churn_train('SELECT spend, id % 3 AS label FROM churn_tiny', 'label');
+SELECT stratum_churn_train('SELECT spend, false AS churned FROM churn_tiny', 'churned');
+SELECT stratum_churn_train('SELECT spend, churned FROM churn_tiny WHERE false', 'churned');
+SELECT stratum_churn_train('SELECT spend, churned FROM churn_tiny WHERE id <= 12', 'churned');
+SELECT stratum_churn_train('SELECT spend, 1 AS one, churned FROM churn_tiny', 'churned');
+SELECT stratum_churn_train('SELECT spend, NULL::float8 AS nothing, churned FROM churn_tiny', 'churned');
+SELECT stratum_churn_train('SELECT spend, 1 AS one, churned FROM churn_tiny', 'churned',
+	'{"drop_constant": true, "algorithm": "logreg"}') ->> 'algorithm' AS dropped_constant;
+SELECT stratum_churn_train('SELECT spend, current_date AS day, churned FROM churn_tiny', 'churned');
+SELECT stratum_churn_train('SELECT spend, churned FROM churn_tiny', 'nosuch');
+SELECT stratum_churn_train('SELECT churned FROM churn_tiny', 'churned');
+SELECT stratum_churn_train('SELECT spend, NULLIF(churned, id = 3) AS churned FROM churn_tiny', 'churned');
+SELECT stratum_churn_train('churn_tiny', 'churned', '{"algorithm": "forest"}');
+SELECT stratum_churn_train('churn_tiny', 'churned', '{"learning_rate": 0.1}');
+SELECT stratum_churn_train('churn_tiny', 'churned', '{"validation_fraction": 0.9}');
+SELECT stratum_churn_train('no_such_table', 'churned');
+SELECT stratum_churn_train('SELECT spend, plan, churned FROM churn_tiny', 'churned', '{"max_categories": 2}');
+SELECT stratum_churn_train('churn_tiny', 'churned', tenant => 'nosuch');
+SELECT stratum_churn_predict(:m1, 'SELECT id, spend FROM churn_tiny');
+
+-- Another tenant sees none of these models.
+SELECT FROM stratum_tenant_create('churn_other');
+SET stratum.tenant = 'churn_other';
+SELECT count(*) FROM stratum_churn_models();
+SELECT stratum_churn_model_metrics();
+RESET stratum.tenant;
+\c contrib_regression
+DROP DATABASE churn_train_db;

@@ -1,0 +1,2 @@
+# Predictive churn: the trainer needs the maths library.
+SHLIB_LINK += -lm
