@@ -272,9 +272,17 @@ expr_decode(const char *data, size_t len, ExprArena *arena, ExprError *err)
 			goto corrupt;
 		prog->fields[i].ptr = strs + off;
 		prog->fields[i].len = flen;
-		/* the path must be in canonical form, without NUL bytes */
-		if (memchr(strs + off, '\0', flen) != NULL ||
-			expr_path_split(strs + off, flen, segs, 0, arena) < 0)
+		/* the path must be in canonical form, without control characters
+		 * (the scanner accepts none in a quoted name, so the printed text
+		 * could not be read back) */
+		for (int k = 0; k < flen; k++)
+		{
+			unsigned char ch = (unsigned char) strs[off + k];
+
+			if (ch < 0x20 || ch == 0x7f)
+				goto corrupt;
+		}
+		if (expr_path_split(strs + off, flen, segs, 0, arena) < 0)
 			goto corrupt;
 	}
 	if (!r.ok || r.off + strbytes != len)
