@@ -133,7 +133,8 @@ load_triggers(void)
 		t->trigger_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 		t->event_type = SPI_getvalue(tup, desc, 3);
 		d = SPI_getbinval(tup, desc, 4, &isnull);
-		t->cond = isnull ? NULL : stream_cond_prepare(expr_condition_decode(d));
+		/* the decoded program points into the bytes: copy them out of SPI's memory */
+		t->cond = isnull ? NULL : stream_cond_prepare(expr_condition_decode(PointerGetDatum(PG_DETOAST_DATUM_COPY(d))));
 		ntriggers++;
 	}
 	MemoryContextSwitchTo(old);

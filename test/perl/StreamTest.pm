@@ -36,6 +36,11 @@ max_connections = 50
 	return $node;
 }
 
+# receivers still running when the test ends (even by die) are killed, so
+# none outlives the test holding the test runner's lock file descriptor
+my @receivers;
+END { $_->kill_kill for grep { $_->pumpable } @receivers; }
+
 # start test/fakes/webhook_receiver.py; returns (handle, port, log path)
 sub receiver
 {
@@ -47,6 +52,7 @@ sub receiver
 	push @cmd, '--fail-share', $opt{fail_share} if $opt{fail_share};
 	my ($in, $out, $err) = ('', '', '');
 	my $h = IPC::Run::start(\@cmd, \$in, \$out, \$err);
+	push @receivers, $h;
 	for (1 .. 100)
 	{
 		IPC::Run::pump_nb($h);

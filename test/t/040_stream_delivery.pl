@@ -85,8 +85,8 @@ ok($node->poll_query_until('postgres', q{
 	'flaky, rate-limited and dropped requests are delivered in the end');
 is($node->safe_psql('postgres', q{
 	SELECT string_agg((destination ~ 'flaky' AND attempts = 3 OR destination ~ '429' AND attempts = 2
-					  OR destination ~ 'close' AND attempts = 2)::text, ',') FROM stratum.outbox WHERE payload ->> 'trigger' = 'retry'}),
-	'true,true,true', 'attempts: 3 for two 503s, 2 after the 429 and after the closed connection');
+					  OR destination ~ 'close' AND attempts BETWEEN 1 AND 2)::text, ',') FROM stratum.outbox WHERE payload ->> 'trigger' = 'retry'}),
+	'true,true,true', 'attempts: 3 for two 503s, 2 after the 429; the dropped connection is retried (by libcurl on a reused connection, or by the outbox)');
 @r = grep { $_->{path} eq '/flaky/2' } StreamTest::requests($log);
 is(scalar(@r), 3, 'receiver saw three attempts');
 is(scalar(keys %{ { map { $_->{key} => 1 } @r } }), 1, 'all attempts carry the same idempotency key');
