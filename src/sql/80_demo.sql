@@ -683,15 +683,25 @@ BEGIN
 									 'customers', (SELECT count(*) FROM stratum_demo_profile WHERE cust));
 
 	-- Profiles' first/last seen times from their events (first_seen_at
-	-- starts at the sign-up, which may lie before the window).
+	-- starts at the sign-up, which may lie before the window).  The
+	-- statistics must know the new rows, or the planner may join the
+	-- aggregate to the profiles by a nested loop: quadratic.
+	IF to_regclass('pg_temp.stratum_demo_seen') IS NOT NULL THEN
+		DROP TABLE pg_temp.stratum_demo_seen;
+	END IF;
+	CREATE TEMP TABLE stratum_demo_seen ON COMMIT DROP AS
+	SELECT e.profile_id, min(e.occurred_at) AS first_e, max(e.occurred_at) AS last_e
+	FROM stratum.events e WHERE e.tenant_id = t GROUP BY e.profile_id;
+	ANALYZE pg_temp.stratum_demo_seen;
+	ANALYZE stratum.profiles;
 	UPDATE stratum.profiles pr SET
 		first_seen_at = least(pr.created_at, a.first_e),
 		last_seen_at = greatest(pr.created_at, a.last_e)
-	FROM (SELECT e.profile_id, min(e.occurred_at) AS first_e, max(e.occurred_at) AS last_e
-		  FROM stratum.events e WHERE e.tenant_id = t GROUP BY e.profile_id) a
+	FROM pg_temp.stratum_demo_seen a
 	WHERE pr.tenant_id = t AND pr.profile_id = a.profile_id;
 	UPDATE stratum.profiles pr SET first_seen_at = pr.created_at, last_seen_at = pr.created_at
 	WHERE pr.tenant_id = t AND pr.first_seen_at IS NULL;
+	DROP TABLE pg_temp.stratum_demo_seen;
 
 	res := res || stratum_internal.demo_generate_ads(t, nd, nc, s, anchor);
 
