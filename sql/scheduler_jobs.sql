@@ -3,7 +3,7 @@
 -- jobs due inside the same transaction as the stratum_tick() that runs them.
 \set VERBOSITY default
 SET timezone = 'UTC';
-SELECT stratum_tenant_create('acme', 'Acme') IS NOT NULL AS created;
+SELECT stratum_tenant_create('aker', 'Acme') IS NOT NULL AS created;
 SELECT stratum_tenant_create('globex', 'Globex') IS NOT NULL AS created;
 
 -- system jobs are seeded
@@ -14,7 +14,7 @@ CREATE TABLE public.job_log (tenant text, job text, at timestamptz DEFAULT clock
 GRANT INSERT, SELECT ON public.job_log TO PUBLIC;
 
 -- API: schedule (upsert by name), errors
-SET stratum.tenant = 'acme';
+SET stratum.tenant = 'aker';
 SELECT stratum_job_schedule('log-a', 'daily at 09:00 mon-fri',
 	$$INSERT INTO public.job_log (tenant, job) VALUES (current_setting('stratum.tenant'), 'log-a')$$,
 	timezone => 'Europe/Berlin') > 0 AS scheduled;
@@ -34,17 +34,17 @@ SELECT stratum_job_schedule('bad', NULL, 'SELECT 1');
 SELECT stratum_job_schedule('bad', '0 9 * * *', 'SELECT 1', tenant => 'nobody');
 RESET stratum.tenant;
 SELECT stratum_job_schedule('bad', '0 9 * * *', 'SELECT 1');
-SELECT stratum_job_unschedule('nope', tenant => 'acme');
+SELECT stratum_job_unschedule('nope', tenant => 'aker');
 -- direct writes are validated by the trigger too
-INSERT INTO stratum.job_schedules (tenant_id, name, schedule, command) VALUES ('acme', 'direct', 'every 61 minutes', 'SELECT 1');
-INSERT INTO stratum.job_schedules (tenant_id, name, schedule, command) VALUES ('acme', 'direct', '@daily', 'SELECT 1')
+INSERT INTO stratum.job_schedules (tenant_id, name, schedule, command) VALUES ('aker', 'direct', 'every 61 minutes', 'SELECT 1');
+INSERT INTO stratum.job_schedules (tenant_id, name, schedule, command) VALUES ('aker', 'direct', '@daily', 'SELECT 1')
 	RETURNING schedule, next_run_at = stratum_schedule_next('0 0 * * *', 'UTC', now()) AS next_ok;
 
 -- more jobs: one failing, one disabled, one in another tenant
-SELECT stratum_job_schedule('fails', '@hourly', 'SELECT 1/0', tenant => 'acme') > 0 AS ok;
+SELECT stratum_job_schedule('fails', '@hourly', 'SELECT 1/0', tenant => 'aker') > 0 AS ok;
 SELECT stratum_job_schedule('paused', '@hourly',
 	$$INSERT INTO public.job_log (tenant, job) VALUES (current_setting('stratum.tenant'), 'paused')$$,
-	tenant => 'acme', enabled => false) > 0 AS ok;
+	tenant => 'aker', enabled => false) > 0 AS ok;
 SELECT stratum_job_schedule('log-g', '*/5 * * * *',
 	$$INSERT INTO public.job_log (tenant, job) VALUES (current_setting('stratum.tenant'), 'log-g')$$,
 	tenant => 'globex') > 0 AS ok;
@@ -84,9 +84,9 @@ CREATE TABLE public.alice_only (x int);
 GRANT INSERT ON public.alice_only TO sched_alice;
 GRANT SELECT ON stratum.tenants TO sched_alice, sched_bob;
 SET ROLE sched_alice;
-SET stratum.tenant = 'acme';
-SELECT stratum_job_schedule('alice-job', '@daily', 'INSERT INTO public.alice_only VALUES (1)', tenant => 'acme') > 0 AS ok;
-SELECT stratum_job_schedule('alice-escalate', '@daily', 'CREATE ROLE sched_evil SUPERUSER', tenant => 'acme') > 0 AS ok;
+SET stratum.tenant = 'aker';
+SELECT stratum_job_schedule('alice-job', '@daily', 'INSERT INTO public.alice_only VALUES (1)', tenant => 'aker') > 0 AS ok;
+SELECT stratum_job_schedule('alice-escalate', '@daily', 'CREATE ROLE sched_evil SUPERUSER', tenant => 'aker') > 0 AS ok;
 -- alice sees only her own jobs, cannot take a job over or touch system jobs
 SELECT name, run_as FROM stratum_jobs() ORDER BY name;
 UPDATE stratum.job_schedules SET run_as = 'postgres' WHERE name = 'alice-job';
@@ -96,8 +96,8 @@ SELECT stratum_tick();
 RESET stratum.tenant;
 RESET ROLE;
 SET ROLE sched_bob;
-SET stratum.tenant = 'acme';
-SELECT stratum_job_schedule('bob-job', '@daily', 'INSERT INTO public.alice_only VALUES (2)', tenant => 'acme') > 0 AS ok;
+SET stratum.tenant = 'aker';
+SELECT stratum_job_schedule('bob-job', '@daily', 'INSERT INTO public.alice_only VALUES (2)', tenant => 'aker') > 0 AS ok;
 SELECT name FROM stratum.job_schedules;
 RESET stratum.tenant;
 RESET ROLE;

@@ -177,7 +177,10 @@ BEGIN
 		EXECUTE format('UPDATE %s SET %I = $1 WHERE tenant_id = $2 AND %I = $3', fk.tbl, fk.col, fk.col)
 			USING survivor, p_tenant, loser;
 		GET DIAGNOSTICS n = ROW_COUNT;
-		moved := moved || jsonb_build_object(replace(fk.tbl::text, 'stratum.', ''), n);
+		-- Only tables that had rows: the log stays the same as capabilities add tables.
+		IF n > 0 THEN
+			moved := moved || jsonb_build_object(replace(fk.tbl::text, 'stratum.', ''), n);
+		END IF;
 	END LOOP;
 
 	UPDATE stratum.profiles s SET

@@ -60,6 +60,8 @@ COMMENT ON COLUMN stratum.outbox.finished_at IS 'When it was delivered, went dea
  *		NOTIFY stratum_outbox (notifications with the same payload collapse
  *		within a transaction, so a burst costs one).  An item with an
  *		idempotency key already queued is not queued twice; its id is returned.
+ *		An item with a consent category for a profile that does not allow it
+ *		is refused: nothing is queued and NULL is returned.
  */
 CREATE FUNCTION stratum_internal.outbox_enqueue(p_tenant text, p_kind text, p_destination text,
 												p_payload jsonb, p_category text DEFAULT NULL,
@@ -69,8 +71,20 @@ CREATE FUNCTION stratum_internal.outbox_enqueue(p_tenant text, p_kind text, p_de
 												p_max_attempts integer DEFAULT 8)
 RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
-	id bigint;
+	id		bigint;
+	verdict	text;
 BEGIN
+	-- Consent (60_consent.sql): an item for a profile that does not allow
+	-- its category is not queued; it is counted and NULL is returned.  The
+	-- check locks the profile FOR KEY SHARE, so a concurrent withdrawal
+	-- either cancels this item or is seen by the check.
+	IF p_category IS NOT NULL AND p_profile_id IS NOT NULL THEN
+		verdict := stratum_internal.consent_check(p_tenant, p_profile_id, p_category, true);
+		IF verdict NOT IN ('allowed', 'unknown_profile') THEN
+			PERFORM stratum_internal.consent_count_drop(p_tenant, 'outbox', verdict);
+			RETURN NULL;
+		END IF;
+	END IF;
 	INSERT INTO stratum.outbox (tenant_id, kind, destination, payload, category, profile_id,
 								idempotency_key, available_at, max_attempts)
 	VALUES (p_tenant, p_kind, p_destination, coalesce(p_payload, '{}'), p_category, p_profile_id,
