@@ -87,6 +87,15 @@ SELECT r -> 'matches' AS matches, r -> 'values' AS seen
 FROM stratum_stream_trigger_test('vip active',
 	jsonb_build_object('event_type', 'page_view', 'profile_id', (SELECT profile_id FROM stratum.profiles WHERE email = 'vip@example.com'))) r;
 SELECT stratum_stream_trigger_test('vip active', '"x"');
+-- trait timestamps: ISO 8601 or PostgreSQL output in any DateStyle; anything else is missing, not an error
+SELECT v AS trait, stratum_internal.stream_trait_timestamptz(v) AS read_as
+FROM (VALUES ('2025-10-17T12:00:00Z'), ('2025-10-17 14:00:00+02'), ('Fri Oct 17 05:00:00 2025 PDT'),
+			 ('2025-10-17'), ('2025-13-45'), ('soon'), ('now'), ('yesterday 10:00'), ('infinity'), ('epoch'), ('')) AS t(v);
+SELECT stratum_identify(email => 'odd@example.com',
+	traits => '{"total_spend": 5000, "last_purchase_at": "2025-13-45"}') ->> 'created' AS created;
+SELECT r -> 'matches' AS matches, r -> 'values' AS seen
+FROM stratum_stream_trigger_test('vip active',
+	jsonb_build_object('event_type', 'page_view', 'profile_id', (SELECT profile_id FROM stratum.profiles WHERE email = 'odd@example.com'))) r;
 
 -- signatures: known answer (HMAC-SHA256 of "1700000000." || body)
 SELECT stratum_internal.webhook_signature('secret', '1700000000', '{"a":1}');

@@ -156,6 +156,10 @@ CREATE FUNCTION stratum_internal.webhook_signature(secret text, ts text, body te
 	AS 'MODULE_PATHNAME', 'stratum_webhook_signature' LANGUAGE C IMMUTABLE STRICT;
 COMMENT ON FUNCTION stratum_internal.webhook_signature(text, text, text) IS 'The X-Stratum-Signature value: "v1=" and hex HMAC-SHA256 of timestamp "." body';
 
+CREATE FUNCTION stratum_internal.stream_trait_timestamptz(text) RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'stratum_stream_trait_timestamptz' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION stratum_internal.stream_trait_timestamptz(text) IS 'A timestamp stored as text in a trait (ISO 8601 or PostgreSQL output in any DateStyle), or NULL if it is not one';
+
 /*
  * stratum_internal.stream_profile_doc
  *		A profile as the trigger conditions and payloads see it: its columns,
@@ -171,8 +175,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
 		|| jsonb_strip_nulls(jsonb_build_object(
 			'days_since_purchase',
 			CASE WHEN jsonb_typeof(p.traits -> 'last_purchase_at') = 'string'
-					  AND (p.traits ->> 'last_purchase_at') ~ '^\d{4}-\d\d-\d\d'
-				 THEN floor(extract(epoch FROM now() - (p.traits ->> 'last_purchase_at')::timestamptz) / 86400)
+				 THEN floor(extract(epoch FROM now() - stratum_internal.stream_trait_timestamptz(p.traits ->> 'last_purchase_at')) / 86400)
 			END,
 			'tenure_days', floor(extract(epoch FROM now() - p.created_at) / 86400)))
 		|| (to_jsonb(p) - 'tenant_id')
