@@ -645,6 +645,27 @@ RETURNS void LANGUAGE sql SET search_path = pg_catalog AS $$
 $$;
 
 /*
+ * stratum_internal.delivery_release_orphans
+ *		Called by a delivery worker when it starts: webhook and Slack items
+ *		leased by a delivery worker that no longer exists (crash, immediate
+ *		shutdown, worker restart) become due at once instead of when their
+ *		lease runs out (30 s and more).  Nothing can record their outcome any
+ *		more; they are sent again with the same idempotency key.  A lease
+ *		whose owner's PID is still a live backend (or was reused by one) is
+ *		left alone.  Returns the number of items released.
+ */
+CREATE FUNCTION stratum_internal.delivery_release_orphans() RETURNS bigint
+LANGUAGE sql SET search_path = pg_catalog AS $$
+	WITH released AS (
+		UPDATE stratum.outbox o SET locked_until = now(), updated_at = now()
+		WHERE o.status = 'in_flight' AND o.kind IN ('webhook', 'slack')
+		  AND o.locked_by LIKE 'delivery %' AND o.locked_until > now()
+		  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE o.locked_by = 'delivery ' || a.pid)
+		RETURNING 1)
+	SELECT count(*) FROM released;
+$$;
+
+/*
  * stratum_internal.delivery_complete
  *		outbox_complete for a batch of deliveries (one statement instead of
  *		one per item).  Returns how many were still in flight.

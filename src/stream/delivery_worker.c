@@ -9,7 +9,9 @@
  *		item to the dead letter state after its last attempt).
  *
  * A crash or SIGTERM while requests are in flight leaves the items leased;
- * when the lease runs out they are claimed again and sent with the same
+ * the next delivery worker to start makes the leases of workers that are
+ * gone due at once (release_orphan_leases), and any other lease is claimed
+ * again when it runs out; either way the item is sent again with the same
  * idempotency key (at-least-once delivery).
  *
  *-------------------------------------------------------------------------
@@ -332,6 +334,39 @@ record_outcomes(Outcome *outcomes, int n)
 }
 
 /*
+ * release_orphan_leases
+ *		Once at start: make items leased by delivery workers that are gone
+ *		(we are the one that restarted after a crash) due again now, rather
+ *		than after their lease.
+ */
+static void
+release_orphan_leases(void)
+{
+	int64		n = 0;
+	bool		isnull;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "stratum delivery: SPI_connect failed");
+	stratum_worker_statement_timeout_enable(stratum_worker_statement_timeout);
+	if (SPI_execute("SELECT stratum_internal.delivery_release_orphans()", false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "stratum delivery: could not release orphaned leases");
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	stratum_worker_statement_timeout_disable();
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	if (n > 0)
+		ereport(LOG,
+				(errmsg("stratum delivery: %lld items leased by a delivery worker that is gone are due again",
+						(long long) n)));
+}
+
+/*
  * delivery_worker_main
  *		Send outbox items until SIGTERM.
  */
@@ -351,6 +386,7 @@ delivery_worker_main(void)
 	bool		claim_now = true;
 	char		worker[64];
 	bool		waiting_logged = false;
+	bool		orphans_released = false;
 
 	snprintf(worker, sizeof(worker), "delivery %d", MyProcPid);
 	memset(&ctl, 0, sizeof(ctl));
@@ -382,6 +418,11 @@ delivery_worker_main(void)
 				continue;
 			}
 			waiting_logged = false;
+			if (!orphans_released)
+			{
+				release_orphan_leases();
+				orphans_released = true;
+			}
 			if (!stratum_delivery_enabled)
 			{
 				stratum_worker_set_state(WORKER_STATE_IDLE);
