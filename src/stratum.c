@@ -17,6 +17,7 @@
 #include "utils/guc.h"
 
 #include "stratum.h"
+#include "stream/stream.h"
 #include "worker/worker.h"
 
 PG_MODULE_MAGIC;
@@ -76,6 +77,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	stratum_worker_init();
+	stratum_stream_init();
 
 	MarkGUCPrefixReserved("stratum");
 }

@@ -11,11 +11,14 @@
  */
 #include "postgres.h"
 
+#include "stream/stream.h"
 #include "worker/worker.h"
 
 const StratumWorkerKind stratum_worker_kinds[] = {
 	/* name,		main function,			how many */
 	{"scheduler", scheduler_worker_main, 1},
+	{"stream", stream_worker_main, 1},
+	{"delivery", delivery_worker_main, 1},
 };
 
 const int	stratum_worker_kind_count = lengthof(stratum_worker_kinds);

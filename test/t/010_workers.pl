@@ -29,7 +29,7 @@ ok($node->poll_query_until('postgres',
 	'scheduler worker is idle');
 is($node->safe_psql('postgres',
 	"SELECT string_agg(name || ':' || kind || ':' || database, ',' ORDER BY name) FROM stratum.worker_status"),
-	'launcher:launcher:postgres,scheduler 1:scheduler:postgres', 'worker_status lists launcher and scheduler');
+	'delivery 1:delivery:postgres,launcher:launcher:postgres,scheduler 1:scheduler:postgres,stream 1:stream:postgres', 'worker_status lists launcher, scheduler, stream and delivery');
 
 # a job made due runs in the worker
 $node->safe_psql('postgres', q{
