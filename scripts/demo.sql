@@ -29,7 +29,40 @@ FROM stratum.campaign_performance_daily
 WHERE day >= current_date - 7
 GROUP BY 1, 2 ORDER BY roas DESC NULLS LAST LIMIT 5;
 
--- 5. The workers and their schedules.
+-- 5. Conditions: compiled once, evaluated in C.
+SELECT stratum_condition_compile('total_spend > 1000 AND days_since_purchase > 30', 'profile')::text AS compiled;
+SELECT stratum_condition_eval('profile.total_spend > 1000 AND profile.days_since_purchase > 30',
+							  '{"profile": {"total_spend": 1500, "days_since_purchase": 45}}') AS matches;
+
+-- 6. Consent: recorded, and enforced on every path.
+SELECT stratum_consent_record('{analytics,marketing}', true, email => 'jo.demo@example.com',
+							  source => 'cookie_banner', country => 'DE') ? 'record_id' AS recorded;
+SELECT stratum_consent_allows((SELECT profile_id FROM stratum.profiles WHERE email = 'jo.demo@example.com'),
+							  'advertising') AS advertising_allowed;
+
+-- 7. Churn: train on the demo's own behaviour, score, list the riskiest with reasons.
+SELECT stratum_churn_model_retrain(now() - interval '120 days', now()) - 'metrics' AS model;
+SELECT count(*) AS scored FROM stratum_churn_score_all(top => 3);
+SELECT profile_id, email, round(probability::numeric, 3) AS probability, risk_level,
+	   factors -> 0 ->> 'feature' AS main_factor
+FROM stratum_churn_predictions("limit" => 5);
+
+-- 8. An autopilot rule, backtested over stored history (changes nothing).
+SELECT stratum_custom_rule_create('{
+  "name": "Budget cutter", "window": "last_7_days",
+  "conditions": [
+    {"match": "any", "conditions": [
+      {"metric": "spend", "operator": ">", "value": 1000, "per_day": true},
+      {"metric": "roas", "operator": "<", "value": 1.5}]},
+    {"match": "all", "conditions": [
+      {"metric": "signal_health", "operator": ">", "value": 70},
+      {"metric": "days_active", "operator": ">", "value": 7}]}],
+  "actions": [{"type": "budget", "change_percent": -20}],
+  "schedule": {"frequency": "manual"}}') ->> 'condition' AS rule_condition;
+SELECT * FROM stratum_custom_rule_test((SELECT max(rule_id) FROM stratum.custom_rules),
+									   current_date - 3, current_date - 1);
+
+-- 9. The workers and their schedules.
 SELECT pg_sleep(1);
 SELECT * FROM stratum.worker_status;
 SELECT * FROM stratum_jobs();
