@@ -42,7 +42,7 @@ SELECT stratum_consent_allows((SELECT profile_id FROM stratum.profiles WHERE ema
 
 -- 7. Churn: train on the demo's own behaviour, score, list the riskiest with reasons.
 SELECT stratum_churn_model_retrain(now() - interval '120 days', now()) - 'metrics' AS model;
-SELECT count(*) AS scored FROM stratum_churn_score_all(top => 3);
+SELECT * FROM stratum_churn_score_all(top => 3);
 SELECT profile_id, email, round(probability::numeric, 3) AS probability, risk_level,
 	   factors -> 0 ->> 'feature' AS main_factor
 FROM stratum_churn_predictions("limit" => 5);
@@ -59,8 +59,10 @@ SELECT stratum_custom_rule_create('{
       {"metric": "days_active", "operator": ">", "value": 7}]}],
   "actions": [{"type": "budget", "change_percent": -20}],
   "schedule": {"frequency": "manual"}}') ->> 'condition' AS rule_condition;
-SELECT * FROM stratum_custom_rule_test((SELECT max(rule_id) FROM stratum.custom_rules),
-									   current_date - 3, current_date - 1);
+SELECT day, outcome, count(*) AS campaigns, sum(spend_change) AS spend_change,
+	   sum(expected_revenue_change) AS expected_revenue_change
+FROM stratum_custom_rule_test((SELECT max(rule_id) FROM stratum.custom_rules), current_date - 3, current_date - 1)
+GROUP BY 1, 2 ORDER BY 1, 2;
 
 -- 9. The workers and their schedules.
 SELECT pg_sleep(1);
