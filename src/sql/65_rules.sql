@@ -1590,3 +1590,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
 $$;
 COMMENT ON FUNCTION stratum_custom_rules(text) IS
 	'List custom rules with executions, matches, actions applied, pending approvals and measured impact (revenue and ROAS before vs after)';
+
+-- Pending approvals expire on time even when nobody executes, approves or
+-- rejects anything in the tenant (a system job; '_system' is not a tenant key).
+INSERT INTO stratum.job_schedules (tenant_id, name, schedule, timezone, command) VALUES
+	('_system', 'custom_rule_approvals_expire', '*/5 * * * *', 'UTC',
+	 'SELECT stratum_internal.custom_rule_approvals_expire()');
