@@ -150,6 +150,15 @@ SELECT profiles_at_risk >= 0 AS at_risk, revenue_at_risk >= 0 AS revenue, predic
 	   jsonb_array_length(predicted_churn_rate_trend) AS trend_days, intervention_success_rate < 1 AS success_rate,
 	   revenue_saved > 0 AS saved
 FROM stratum.churn_analytics WHERE tenant_id = 'churn_p';
+-- Monthly automatic retraining (system job churn_retrain_monthly): every
+-- tenant with a deployed model gets a new version, deployed only if not worse.
+SELECT count(*) AS versions_before FROM stratum.churn_models WHERE tenant_id = 'churn_p' \gset
+SELECT jsonb_object_keys(r) AS tenant, r -> 'churn_p' ? 'model_id' AS retrained, r -> 'churn_p' ->> 'error' AS error
+FROM stratum_internal.churn_retrain_all() r;
+SELECT count(*) - :versions_before AS new_versions,
+	   count(*) FILTER (WHERE status = 'deployed') AS deployed
+FROM stratum.churn_models WHERE tenant_id = 'churn_p';
+SELECT schedule, command FROM stratum.job_schedules WHERE tenant_id = '_system' AND name = 'churn_retrain_monthly';
 RESET stratum.tenant;
 \c contrib_regression
 DROP DATABASE churn_product_db;

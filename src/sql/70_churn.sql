@@ -1167,3 +1167,33 @@ COMMENT ON COLUMN stratum.churn_analytics.predicted_churn_rate IS 'Mean stored c
 COMMENT ON COLUMN stratum.churn_analytics.predicted_churn_rate_trend IS 'Predicted churn rate and profiles at risk per day of batch scoring, last 90 days';
 COMMENT ON COLUMN stratum.churn_analytics.intervention_success_rate IS 'Retained / decided enrolments of all interventions (0..1)';
 COMMENT ON COLUMN stratum.churn_analytics.revenue_saved IS 'Yearly revenue of profiles retained after an intervention (not a causal estimate: there is no control group)';
+
+/*
+ * stratum_internal.churn_retrain_all
+ *		Monthly automatic retraining: every tenant with a deployed model is
+ *		retrained on the last 180 days; the new version is deployed only if it
+ *		is not worse on held-out profiles (stratum_churn_model_retrain's rule).
+ *		One tenant's failure is recorded and does not stop the others.
+ */
+CREATE FUNCTION stratum_internal.churn_retrain_all() RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t		text;
+	r		jsonb;
+	report	jsonb := '{}';
+BEGIN
+	FOR t IN SELECT DISTINCT tenant_id FROM stratum.churn_models WHERE status = 'deployed' ORDER BY 1 LOOP
+		BEGIN
+			r := @extschema@.stratum_churn_model_retrain(now() - interval '180 days', now(), tenant => t);
+			report := report || jsonb_build_object(t, jsonb_build_object('status', r ->> 'status',
+												   'model_id', r -> 'model_id'));
+		EXCEPTION WHEN OTHERS THEN
+			report := report || jsonb_build_object(t, jsonb_build_object('error', SQLERRM));
+		END;
+	END LOOP;
+	RETURN report;
+END $$;
+COMMENT ON FUNCTION stratum_internal.churn_retrain_all() IS 'Monthly retraining of every tenant''s deployed churn model (system job churn_retrain_monthly)';
+
+INSERT INTO stratum.job_schedules (tenant_id, name, schedule, timezone, command) VALUES
+	('_system', 'churn_retrain_monthly', '0 3 1 * *', 'UTC', 'SELECT stratum_internal.churn_retrain_all()');
