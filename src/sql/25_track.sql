@@ -269,7 +269,6 @@ DECLARE
 	locked		bigint[];
 	user_val	text;
 	survivor	bigint;
-	strongest	bigint;
 	p			record;
 	attempt		integer := 0;
 	why			jsonb;
