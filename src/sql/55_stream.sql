@@ -801,8 +801,10 @@ WITH counts AS (
 	FROM stratum.stream_counters c
 	WHERE c.minute >= date_trunc('minute', now()) - interval '15 minutes'
 	GROUP BY c.tenant_id, c.trigger_id),
+-- One pass over the outbox: per trigger, and per tenant (overall).
 deliveries AS (
 	SELECT o.tenant_id, (o.payload ->> 'trigger_id')::bigint AS trigger_id,
+		   GROUPING((o.payload ->> 'trigger_id')::bigint) = 1 AS overall,
 		   count(*) FILTER (WHERE o.status = 'delivered') AS delivered,
 		   count(*) FILTER (WHERE o.status = 'dead') AS dead,
 		   count(*) FILTER (WHERE o.status IN ('pending', 'in_flight')) AS pending,
@@ -813,26 +815,14 @@ deliveries AS (
 	FROM stratum.outbox o
 	WHERE o.kind IN ('webhook', 'slack') AND o.payload ? 'trigger_id'
 	  AND o.created_at >= now() - interval '15 minutes'
-	GROUP BY o.tenant_id, (o.payload ->> 'trigger_id')::bigint),
+	GROUP BY GROUPING SETS ((o.tenant_id, (o.payload ->> 'trigger_id')::bigint), (o.tenant_id))),
 per_trigger AS (
 	SELECT coalesce(c.tenant_id, d.tenant_id) AS tenant_id, coalesce(c.trigger_id, d.trigger_id) AS trigger_id,
 		   c.evaluated, c.matched, c.throttled, c.actions, c.failed, c.evaluated_recent,
 		   d.delivered, d.dead, d.pending, d.retries, d.latency
 	FROM (SELECT * FROM counts WHERE trigger_id <> 0) c
-	FULL JOIN deliveries d ON d.tenant_id = c.tenant_id AND d.trigger_id = c.trigger_id),
-overall_d AS (
-	SELECT o.tenant_id,
-		   count(*) FILTER (WHERE o.status = 'delivered') AS delivered,
-		   count(*) FILTER (WHERE o.status = 'dead') AS dead,
-		   count(*) FILTER (WHERE o.status IN ('pending', 'in_flight')) AS pending,
-		   sum(greatest(o.attempts - 1, 0)) AS retries,
-		   percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (
-			   ORDER BY extract(epoch FROM o.finished_at - (o.payload ->> 'queued_at')::timestamptz) * 1000)
-			   FILTER (WHERE o.status = 'delivered') AS latency
-	FROM stratum.outbox o
-	WHERE o.kind IN ('webhook', 'slack') AND o.payload ? 'trigger_id'
-	  AND o.created_at >= now() - interval '15 minutes'
-	GROUP BY o.tenant_id)
+	FULL JOIN (SELECT * FROM deliveries WHERE NOT overall) d
+		ON d.tenant_id = c.tenant_id AND d.trigger_id = c.trigger_id)
 SELECT pt.tenant_id, st.name AS trigger_name, pt.trigger_id,
 	   round(coalesce(pt.evaluated_recent, 0) / 60.0, 2) AS events_per_second,
 	   coalesce(pt.evaluated, 0) AS events_evaluated, coalesce(pt.matched, 0) AS events_matched,
@@ -859,7 +849,7 @@ SELECT coalesce(c.tenant_id, d.tenant_id), NULL, NULL,
 			THEN round(d.delivered::numeric / (d.delivered + d.dead), 4) END,
 	   round(d.latency[1]::numeric, 1), round(d.latency[2]::numeric, 1), round(d.latency[3]::numeric, 1)
 FROM (SELECT * FROM counts WHERE trigger_id = 0) c
-FULL JOIN overall_d d ON d.tenant_id = c.tenant_id;
+FULL JOIN (SELECT * FROM deliveries WHERE overall) d ON d.tenant_id = c.tenant_id;
 COMMENT ON VIEW stratum.stream_stats IS 'Real-time stream over the last 15 minutes, per trigger and overall (trigger_name NULL)';
 COMMENT ON COLUMN stratum.stream_stats.tenant_id IS 'Tenant';
 COMMENT ON COLUMN stratum.stream_stats.trigger_name IS 'Trigger name; NULL on the tenant''s overall row';
