@@ -108,7 +108,7 @@ CREATE TABLE stratum.custom_rule_matches (
 	PRIMARY KEY (tenant_id, run_id, campaign_id),
 	FOREIGN KEY (tenant_id, run_id) REFERENCES stratum.custom_rule_runs ON DELETE CASCADE
 );
-CREATE INDEX custom_rule_matches_todo_idx ON stratum.custom_rule_matches (tenant_id, run_id, campaign_id)
+CREATE INDEX custom_rule_matches_unprocessed_idx ON stratum.custom_rule_matches (tenant_id, run_id, campaign_id)
 	WHERE processed_at IS NULL AND outcome = 'matched';
 COMMENT ON TABLE stratum.custom_rule_matches IS 'Campaigns a run matched (or held back, with the reason), with the figures they matched on';
 COMMENT ON COLUMN stratum.custom_rule_matches.tenant_id IS 'Tenant';
