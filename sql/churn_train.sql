@@ -74,6 +74,32 @@ SELECT model_id AS m2 FROM stratum.churn_models WHERE tenant_id = 'churn_t' AND 
 SELECT bool_and(probability > 0 AND probability < 1) AS in_range,
 	   bool_and(jsonb_array_length(factors) BETWEEN 1 AND 2) AS has_factors
 FROM stratum_churn_predict(:m2, 'churn_tiny', key_column => 'id', top => 2);
+
+-- Scoring inside a query, one row per call: the same numbers as
+-- stratum_churn_predict, for both kinds of model.
+SELECT * FROM stratum_churn_model_features(:m1);
+SELECT count(*) AS rows,
+	   bool_and(stratum_churn_probability(:m1, t.spend, t.tickets, t.plan) = p.probability) AS logreg_same,
+	   bool_and(stratum_churn_factors(:m1, 3, t.spend, t.tickets, t.plan) = p.factors) AS logreg_factors_same
+FROM churn_tiny t JOIN stratum_churn_predict(:m1, 'churn_tiny', key_column => 'id', top => 3) p ON p.key = t.id;
+SELECT count(*) AS rows,
+	   bool_and(stratum_churn_probability(:m2, t.spend, t.tickets, t.plan) = p.probability) AS gbt_same,
+	   bool_and(stratum_churn_factors(:m2, 2, t.spend, t.tickets, t.plan) = p.factors) AS gbt_factors_same
+FROM churn_tiny t JOIN stratum_churn_predict(:m2, 'churn_tiny', key_column => 'id', top => 2) p ON p.key = t.id;
+-- Other argument types: float8, bigint, varchar, an untyped literal; an
+-- unseen category and NULLs score as missing values.
+SELECT stratum_churn_probability(:m1, 50.0::float8, 3::bigint, 'pro'::varchar) =
+	   stratum_churn_probability(:m1, 50.0, 3, 'pro') AS types_agree,
+	   stratum_churn_probability(:m1, 50.0, 3, 'gold') = stratum_churn_probability(:m1, 50.0, 3, NULL::text) AS unseen_is_missing,
+	   stratum_churn_probability(:m1, NULL::numeric, NULL::int, NULL::text) BETWEEN 0 AND 1 AS all_missing_scores;
+-- Bad calls.
+SELECT stratum_churn_probability(:m1, 50.0, 3);
+SELECT stratum_churn_probability(:m1, 'pro', 3, 'pro');
+SELECT stratum_churn_probability(:m1, 50.0, 3, 7);
+SELECT stratum_churn_probability(:m1, VARIADIC ARRAY['1', '2', '3']);
+SELECT stratum_churn_probability(NULL, 50.0, 3, 'pro');
+SELECT stratum_churn_probability(999999, 50.0, 3, 'pro');
+SELECT stratum_churn_factors(:m1, -1, 50.0, 3, 'pro');
 -- Automatic choice: both algorithms are tried; the selection is recorded.
 SELECT (stratum_churn_train('churn_tiny'::regclass, 'churned', '{"exclude": "id", "gbt_min_leaf": 3}')) ->> 'version' AS version;
 SELECT array_agg(s->>'algorithm' ORDER BY ord) AS tried

@@ -42,28 +42,28 @@ typedef enum ColumnUse
 } ColumnUse;
 
 /*
- * is_numeric_type / is_text_type
+ * churn_is_numeric_type / churn_is_text_type
  *		Which column types become numeric and which categorical features.
  */
-static bool
-is_numeric_type(Oid t)
+bool
+churn_is_numeric_type(Oid t)
 {
 	return t == INT2OID || t == INT4OID || t == INT8OID || t == FLOAT4OID ||
 		t == FLOAT8OID || t == NUMERICOID || t == BOOLOID;
 }
 
-static bool
-is_text_type(Oid t)
+bool
+churn_is_text_type(Oid t)
 {
 	return t == TEXTOID || t == VARCHAROID || t == BPCHAROID || t == NAMEOID;
 }
 
 /*
- * datum_to_double
+ * churn_datum_to_double
  *		A numeric column value as a double.
  */
-static double
-datum_to_double(Datum d, Oid t)
+double
+churn_datum_to_double(Datum d, Oid t)
 {
 	switch (t)
 	{
@@ -298,7 +298,7 @@ churn_data_load(ChurnLoadSpec *spec, MemoryContext parent)
 					use[i] = USE_LABEL;
 					label_type = att->atttypid;
 					label_found = true;
-					if (!(is_numeric_type(label_type) || is_text_type(label_type)))
+					if (!(churn_is_numeric_type(label_type) || churn_is_text_type(label_type)))
 						ereport(ERROR,
 								(errcode(ERRCODE_DATATYPE_MISMATCH),
 								 errmsg("label column \"%s\" has type %s", name,
@@ -330,8 +330,8 @@ churn_data_load(ChurnLoadSpec *spec, MemoryContext parent)
 							break;
 					if (j == m->nfeatures)
 						continue;
-					if ((m->features[j].kind == CHURN_NUMERIC && !is_numeric_type(att->atttypid)) ||
-						(m->features[j].kind == CHURN_CATEGORICAL && !is_text_type(att->atttypid)))
+					if ((m->features[j].kind == CHURN_NUMERIC && !churn_is_numeric_type(att->atttypid)) ||
+						(m->features[j].kind == CHURN_CATEGORICAL && !churn_is_text_type(att->atttypid)))
 						ereport(ERROR,
 								(errcode(ERRCODE_DATATYPE_MISMATCH),
 								 errmsg("column \"%s\" has type %s, but the model was trained on a %s column",
@@ -341,7 +341,7 @@ churn_data_load(ChurnLoadSpec *spec, MemoryContext parent)
 				}
 				else
 				{
-					if (!is_numeric_type(att->atttypid) && !is_text_type(att->atttypid))
+					if (!churn_is_numeric_type(att->atttypid) && !churn_is_text_type(att->atttypid))
 						ereport(ERROR,
 								(errcode(ERRCODE_DATATYPE_MISMATCH),
 								 errmsg("column \"%s\" has type %s, which cannot be a feature",
@@ -403,7 +403,7 @@ churn_data_load(ChurnLoadSpec *spec, MemoryContext parent)
 						continue;
 					c = &d->cols[featno[i]];
 					c->name = MemoryContextStrdup(cxt, NameStr(TupleDescAttr(tupdesc, i)->attname));
-					c->kind = is_numeric_type(types[i]) ? CHURN_NUMERIC : CHURN_CATEGORICAL;
+					c->kind = churn_is_numeric_type(types[i]) ? CHURN_NUMERIC : CHURN_CATEGORICAL;
 					if (c->kind == CHURN_CATEGORICAL)
 					{
 						c->dict = make_dict(c->name, cxt);
@@ -442,7 +442,7 @@ churn_data_load(ChurnLoadSpec *spec, MemoryContext parent)
 
 					if (c->kind == CHURN_NUMERIC)
 					{
-						double		x = isnull ? NAN : datum_to_double(v, types[i]);
+						double		x = isnull ? NAN : churn_datum_to_double(v, types[i]);
 
 						if (!isnull && isinf(x))
 							x = NAN;
@@ -473,9 +473,9 @@ churn_data_load(ChurnLoadSpec *spec, MemoryContext parent)
 								 errmsg("label column \"%s\" is null in row %lld", spec->label,
 										(long long) row + 1),
 								 errhint("Filter out rows without a label in the query.")));
-					if (is_numeric_type(label_type))
+					if (churn_is_numeric_type(label_type))
 					{
-						double		y = datum_to_double(v, label_type);
+						double		y = churn_datum_to_double(v, label_type);
 
 						if (y != 0.0 && y != 1.0)
 							ereport(ERROR,
@@ -518,7 +518,7 @@ churn_data_load(ChurnLoadSpec *spec, MemoryContext parent)
 	SPI_finish();
 
 	/* Text labels: decide which value means churn, and make it 1. */
-	if (spec->label && is_text_type(label_type) && nlabel_values > 0)
+	if (spec->label && churn_is_text_type(label_type) && nlabel_values > 0)
 	{
 		int			pos = -1;
 		int			k;

@@ -3,8 +3,11 @@
  * churn_score.c
  *		Scoring: a row's churn probability and the features behind it.
  *
- *		stratum_internal.churn_predict(model_id, query, key, top)
- *			probability, logit and top factors of every row of a query;
+ *		stratum_churn_predict_internal
+ *			the 0.1.0 scorer of a whole query (loads every row, then
+ *			returns them); the SQL functions of 0.2.0 score row by row in
+ *			churn_row.c.  The symbol stays so that a 0.1.0 install keeps
+ *			working until ALTER EXTENSION stratum UPDATE;
  *		stratum_internal.churn_evaluate(model_id, query, label, positive,
  *			threshold)
  *			metrics of a stored model on labelled data (held-out tests,
@@ -109,9 +112,9 @@ churn_factors_json(StringInfo buf, const ChurnModel *m, const ChurnData *d, int6
 
 /*
  * stratum_churn_predict_internal
- *		SQL: stratum_internal.churn_predict(model_id bigint, query text,
- *		key text, top integer) returns table (key bigint, probability
- *		float8, logit float8, factors jsonb).  Rows come out in query order.
+ *		SQL (0.1.0 only): stratum_internal.churn_predict(model_id bigint,
+ *		query text, key text, top integer) returns table (key bigint,
+ *		probability float8, logit float8, factors jsonb).
  */
 Datum
 stratum_churn_predict_internal(PG_FUNCTION_ARGS)

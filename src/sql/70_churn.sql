@@ -125,10 +125,29 @@ CREATE FUNCTION stratum_internal.churn_metrics(probabilities double precision[],
 RETURNS jsonb AS 'MODULE_PATHNAME', 'stratum_churn_metrics_of' LANGUAGE C IMMUTABLE STRICT;
 COMMENT ON FUNCTION stratum_internal.churn_metrics(double precision[], boolean[], double precision) IS 'AUC, log loss, confusion matrix, calibration and threshold curve of probabilities against labels';
 
-CREATE FUNCTION stratum_internal.churn_predict(p_model_id bigint, p_query text, p_key text, p_top integer,
-	OUT key bigint, OUT probability double precision, OUT logit double precision, OUT factors jsonb)
-RETURNS SETOF record AS 'MODULE_PATHNAME', 'stratum_churn_predict_internal' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION stratum_internal.churn_predict(bigint, text, text, integer) IS 'Probability, logit and top factors of each row of a query under a stored model (C)';
+/*
+ * Scoring inside a query (src/churn/churn_row.c): the features are passed as
+ * arguments in the model's feature order, so the scan streams and no row is
+ * copied.  The model and the level lookups are built on the first call.
+ */
+CREATE FUNCTION stratum_churn_probability(model_id bigint, VARIADIC features "any")
+RETURNS double precision AS 'MODULE_PATHNAME', 'stratum_churn_probability'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION stratum_churn_probability(bigint, "any") IS 'Churn probability of one row under a model; the features in the order of stratum_churn_model_features(model_id)';
+
+CREATE FUNCTION stratum_churn_factors(model_id bigint, top integer, VARIADIC features "any")
+RETURNS jsonb AS 'MODULE_PATHNAME', 'stratum_churn_factors'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION stratum_churn_factors(bigint, integer, "any") IS 'Top factors of one row''s churn score: [{feature, value, contribution, direction}]; the features in model order';
+
+CREATE FUNCTION stratum_internal.churn_row_logit(model_id bigint, VARIADIC features "any")
+RETURNS double precision AS 'MODULE_PATHNAME', 'stratum_churn_row_logit'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION stratum_internal.churn_row_logit(bigint, "any") IS 'Logit (log-odds of churn) of one row under a model (C)';
+
+CREATE FUNCTION stratum_internal.churn_sigmoid(logit double precision) RETURNS double precision
+AS 'MODULE_PATHNAME', 'stratum_churn_sigmoid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION stratum_internal.churn_sigmoid(double precision) IS 'A logit as a probability, without overflow or underflow errors';
 
 CREATE FUNCTION stratum_internal.churn_evaluate(p_model_id bigint, p_query text, p_label text,
 	p_positive text, p_threshold double precision)
@@ -353,6 +372,77 @@ END $$;
 COMMENT ON FUNCTION stratum_churn_evaluate(bigint, text, text, text, double precision, text) IS 'Metrics (AUC, log loss, accuracy, precision, recall, ...) of a churn model on labelled held-out data';
 
 /*
+ * stratum_churn_model_features
+ *		A model's features in the order stratum_churn_probability takes
+ *		them (default model: the deployed one, else the newest candidate).
+ */
+CREATE FUNCTION stratum_churn_model_features(model_id bigint DEFAULT NULL, tenant text DEFAULT NULL)
+RETURNS TABLE ("position" integer, feature text, kind text)
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+	SELECT f.n::integer, f.v->>'name', f.v->>'kind'
+	FROM stratum.churn_models m,
+		 jsonb_array_elements(m.feature_spec->'features') WITH ORDINALITY AS f (v, n)
+	WHERE m.tenant_id = stratum_internal.tenant(stratum_churn_model_features.tenant)
+	  AND m.model_id = stratum_internal.churn_model_pick(stratum_internal.tenant(stratum_churn_model_features.tenant),
+														 stratum_churn_model_features.model_id)
+	ORDER BY f.n;
+$$;
+COMMENT ON FUNCTION stratum_churn_model_features(bigint, text) IS 'Features of a churn model in the order the scoring functions take them';
+
+/*
+ * stratum_internal.churn_predict_query
+ *		A query scoring every row of p_query with model p_model_id:
+ *		(key, probability, logit, factors).  The model's features are read
+ *		from the source's columns of the same names; key is the column
+ *		p_key, else the row number.
+ */
+CREATE FUNCTION stratum_internal.churn_predict_query(p_model_id bigint, p_query text, p_key text, p_top integer)
+RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+	args text;
+BEGIN
+	SELECT string_agg(format('q.%I', f->>'name'), ', ' ORDER BY n) INTO args
+	FROM stratum.churn_models m,
+		 jsonb_array_elements(m.feature_spec->'features') WITH ORDINALITY AS x (f, n)
+	WHERE m.model_id = p_model_id;
+	IF args IS NULL THEN
+		RAISE EXCEPTION 'churn model % has no features', p_model_id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'It may still be training; see stratum_churn_models().';
+	END IF;
+	IF p_top IS NOT NULL AND p_top < 0 THEN
+		RAISE EXCEPTION 'top must not be negative' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN format('SELECT s.k::bigint, stratum_internal.churn_sigmoid(s.z), s.z, s.f FROM ('
+		'SELECT %s AS k, stratum_internal.churn_row_logit(%s, %s) AS z, %s AS f FROM (%s) q) s',
+		CASE WHEN p_key IS NULL THEN 'row_number() OVER ()' ELSE format('q.%I', p_key) END,
+		p_model_id, args,
+		CASE WHEN coalesce(p_top, 0) = 0 THEN 'NULL::jsonb'
+			 ELSE format('@extschema@.stratum_churn_factors(%s, %s, %s)', p_model_id, p_top, args) END,
+		p_query);
+END $$;
+
+/*
+ * stratum_internal.churn_predict
+ *		Run the scoring query of churn_predict_query, with clear errors when
+ *		the source lacks a feature or the key column.
+ */
+CREATE FUNCTION stratum_internal.churn_predict(p_model_id bigint, p_query text, p_key text, p_top integer,
+	OUT key bigint, OUT probability double precision, OUT logit double precision, OUT factors jsonb)
+RETURNS SETOF record LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY EXECUTE stratum_internal.churn_predict_query(p_model_id, p_query, p_key, p_top);
+EXCEPTION WHEN undefined_column THEN
+	RAISE EXCEPTION 'the rows to score lack a column that churn model % needs', p_model_id
+		USING ERRCODE = 'undefined_column', DETAIL = SQLERRM || '.',
+			  HINT = format('The model reads the columns %s%s.',
+				(SELECT string_agg(f.feature, ', ' ORDER BY f.position)
+				 FROM @extschema@.stratum_churn_model_features(p_model_id) f),
+				CASE WHEN p_key IS NULL THEN '' ELSE format(' and the key column %s', p_key) END);
+END $$;
+COMMENT ON FUNCTION stratum_internal.churn_predict(bigint, text, text, integer) IS 'Probability, logit and top factors of each row of a query under a stored model';
+
+/*
  * stratum_churn_predict
  *		Score every row of a table, view or query with a model: probability,
  *		logit, and the top factors.  key_column names a bigint column to
@@ -378,7 +468,7 @@ COMMENT ON FUNCTION stratum_churn_predict(bigint, text, text, integer, text) IS 
  *		are free-form JSON; a malformed value must not break training).
  */
 CREATE FUNCTION stratum_internal.trait_number(v text) RETURNS double precision
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN v ~ '^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]{1,3})?\s*$' THEN v::double precision END;
 
 CREATE FUNCTION stratum_internal.trait_date(v text) RETURNS date
@@ -575,7 +665,7 @@ CREATE TRIGGER churn_predictions_merge BEFORE UPDATE OF profile_id ON stratum.ch
  *		Critical 75-100%.
  */
 CREATE FUNCTION stratum_internal.churn_risk_level(p double precision) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN p < 0.25 THEN 'Low' WHEN p < 0.5 THEN 'Medium' WHEN p < 0.75 THEN 'High' ELSE 'Critical' END;
 
 /*
@@ -607,13 +697,16 @@ DECLARE
 	id bigint := stratum_internal.churn_deployed(p_tenant);
 	n bigint;
 BEGIN
-	INSERT INTO stratum.churn_predictions AS cp (tenant_id, profile_id, model_id, probability, risk_level, factors, scored_at)
-	SELECT p_tenant, s.key, id, s.probability, stratum_internal.churn_risk_level(s.probability),
-		   coalesce(s.factors, '[]'), now()
-	FROM stratum_internal.churn_predict(id, p_query, 'profile_id', p_top) s
-	ON CONFLICT (tenant_id, profile_id) DO UPDATE SET model_id = excluded.model_id,
-		probability = excluded.probability, risk_level = excluded.risk_level,
-		factors = excluded.factors, scored_at = excluded.scored_at;
+	-- One statement: the scored rows stream into the upsert.
+	EXECUTE format('INSERT INTO stratum.churn_predictions AS cp (tenant_id, profile_id, model_id, '
+		'probability, risk_level, factors, scored_at) '
+		'SELECT $1, s.key, $2, s.probability, stratum_internal.churn_risk_level(s.probability), '
+		'coalesce(s.factors, ''[]''), now() FROM (%s) s (key, probability, logit, factors) '
+		'ON CONFLICT (tenant_id, profile_id) DO UPDATE SET model_id = excluded.model_id, '
+		'probability = excluded.probability, risk_level = excluded.risk_level, '
+		'factors = excluded.factors, scored_at = excluded.scored_at',
+		stratum_internal.churn_predict_query(id, p_query, 'profile_id', p_top))
+	USING p_tenant, id;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END $$;
