@@ -1,6 +1,14 @@
 -- bench/churn, part 2: generated data, N profiles x 20 features (15 numeric,
 -- 5 text).  Training time of each algorithm, and scoring every row vs a
 -- plain SELECT of the same columns.  Run by bench/churn/run with -v rows=N.
+--
+-- Both sides must read every value: a bare "SELECT count(*) FROM (SELECT
+-- cols ... OFFSET 0)" is planned without reading the columns at all (unused
+-- subquery outputs are dropped), which is what the first version of this
+-- benchmark compared against.  The baseline is now one aggregate per column,
+-- and scoring is one aggregate over the score.  Feature columns are double
+-- precision, as in stratum.churn_features; numeric columns would add a
+-- decimal conversion per value on both the training and the scoring side.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 SET stratum.tenant = 'bench';
@@ -8,11 +16,11 @@ SET max_parallel_workers_per_gather = 0;
 DROP TABLE IF EXISTS gen;
 CREATE TABLE gen AS
 SELECT i AS profile_id,
-	(hashint8(i * 101) % 1000) / 100.0 AS f1, (hashint8(i * 103) % 1000) / 100.0 AS f2,
-	(hashint8(i * 107) % 1000) / 100.0 AS f3, (hashint8(i * 109) % 1000) / 100.0 AS f4,
-	(hashint8(i * 113) % 1000) / 100.0 AS f5, (hashint8(i * 127) % 1000) / 100.0 AS f6,
-	(hashint8(i * 131) % 1000) / 100.0 AS f7, (hashint8(i * 137) % 1000) / 100.0 AS f8,
-	(hashint8(i * 139) % 1000) / 100.0 AS f9, (hashint8(i * 149) % 1000) / 100.0 AS f10,
+	(hashint8(i * 101) % 1000) / 100.0::float8 AS f1, (hashint8(i * 103) % 1000) / 100.0::float8 AS f2,
+	(hashint8(i * 107) % 1000) / 100.0::float8 AS f3, (hashint8(i * 109) % 1000) / 100.0::float8 AS f4,
+	(hashint8(i * 113) % 1000) / 100.0::float8 AS f5, (hashint8(i * 127) % 1000) / 100.0::float8 AS f6,
+	(hashint8(i * 131) % 1000) / 100.0::float8 AS f7, (hashint8(i * 137) % 1000) / 100.0::float8 AS f8,
+	(hashint8(i * 139) % 1000) / 100.0::float8 AS f9, (hashint8(i * 149) % 1000) / 100.0::float8 AS f10,
 	abs(hashint8(i * 151) % 365)::float8 AS f11, abs(hashint8(i * 157) % 50)::float8 AS f12,
 	CASE WHEN i % 17 = 0 THEN NULL ELSE abs(hashint8(i * 163) % 11)::float8 END AS f13,
 	abs(hashint8(i * 167) % 100)::float8 AS f14, abs(hashint8(i * 173) % 2000)::float8 AS f15,
@@ -40,14 +48,18 @@ DECLARE
 	n bigint;
 	algo text;
 	plain double precision;
+	best double precision;
+	sink bigint;
 	id bigint;
 BEGIN
-	-- plain SELECT of the same columns, best of 3
+	-- plain SELECT of the same columns, every value read, best of 3
 	plain := 'Infinity';
 	FOR i IN 1..3 LOOP
 		t0 := clock_timestamp();
-		SELECT count(*) INTO n FROM (SELECT f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15,
-			c1, c2, c3, c4, c5 FROM gen OFFSET 0) s;
+		SELECT count(f1) + count(f2) + count(f3) + count(f4) + count(f5) + count(f6) + count(f7)
+			+ count(f8) + count(f9) + count(f10) + count(f11) + count(f12) + count(f13) + count(f14)
+			+ count(f15) + count(c1) + count(c2) + count(c3) + count(c4) + count(c5), count(*)
+		INTO sink, n FROM gen;
 		plain := least(plain, pg_temp.ms(t0));
 	END LOOP;
 	RETURN NEXT jsonb_build_object('name', 'plain SELECT of the 20 feature columns', 'rows', n, 'ms', plain);
@@ -57,14 +69,25 @@ BEGIN
 		RETURN NEXT jsonb_build_object('name', 'train ' || algo, 'rows', n, 'ms', pg_temp.ms(t0),
 			'fit_ms', r->'training_ms', 'validation_auc', r->'validation'->'auc');
 		id := (r->>'model_id')::bigint;
+		-- scoring: best of 3, like the baseline
+		best := 'Infinity';
+		FOR i IN 1..3 LOOP
+			t0 := clock_timestamp();
+			SELECT count(stratum_churn_probability(id, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12,
+				f13, f14, f15, c1, c2, c3, c4, c5)) INTO n FROM gen;
+			best := least(best, pg_temp.ms(t0));
+		END LOOP;
+		RETURN NEXT jsonb_build_object('name', 'score every row (stratum_churn_probability), ' || algo,
+			'rows', n, 'ms', best, 'vs_plain', best / plain);
+		t0 := clock_timestamp();
+		SELECT count(stratum_churn_factors(id, 3, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12,
+			f13, f14, f15, c1, c2, c3, c4, c5)) INTO n FROM gen;
+		RETURN NEXT jsonb_build_object('name', 'top-3 factors of every row (stratum_churn_factors), ' || algo,
+			'rows', n, 'ms', pg_temp.ms(t0), 'vs_plain', pg_temp.ms(t0) / plain);
 		t0 := clock_timestamp();
 		SELECT count(*) INTO n FROM stratum_churn_predict(id, 'gen', key_column => 'profile_id', top => 0);
-		RETURN NEXT jsonb_build_object('name', 'score every row, ' || algo, 'rows', n, 'ms', pg_temp.ms(t0),
-			'vs_plain', pg_temp.ms(t0) / plain);
-		t0 := clock_timestamp();
-		SELECT count(*) INTO n FROM stratum_churn_predict(id, 'gen', key_column => 'profile_id', top => 3);
-		RETURN NEXT jsonb_build_object('name', 'score every row with top-3 factors, ' || algo, 'rows', n,
-			'ms', pg_temp.ms(t0), 'vs_plain', pg_temp.ms(t0) / plain);
+		RETURN NEXT jsonb_build_object('name', 'stratum_churn_predict(top => 0), set-returning, ' || algo,
+			'rows', n, 'ms', pg_temp.ms(t0), 'vs_plain', pg_temp.ms(t0) / plain);
 	END LOOP;
 END $$;
 

@@ -132,6 +132,16 @@ typedef struct ChurnModel
 	ChurnTree  *trees;
 } ChurnModel;
 
+/* A logistic regression folded for fast scoring (churn_logreg_compile). */
+typedef struct ChurnLinear
+{
+	int			nfeatures;
+	double		base;			/* logit of a row with every numeric x = 0 */
+	double	   *scale;			/* numeric: logit per unit of x */
+	double	   *missing;		/* numeric: logit of a missing x, less base */
+	double	  **table;			/* categorical: logit by level code + 1 (0: missing) */
+} ChurnLinear;
+
 /* Hyper-parameters and options of one training run. */
 typedef struct ChurnParams
 {
@@ -193,6 +203,7 @@ extern ChurnModel *churn_logreg_fit(ChurnData *data, const int64 *rows, int64 n,
 									double C, int max_iter, ChurnProgress *progress);
 extern double churn_logreg_logit(const ChurnModel *m, const ChurnData *data, int64 row,
 								 double *contrib);
+extern ChurnLinear *churn_logreg_compile(const ChurnModel *m);
 
 /* churn_gbt.c */
 extern ChurnModel *churn_gbt_fit(ChurnData *data, const int64 *train, int64 ntrain,

@@ -34,6 +34,9 @@ PG_FUNCTION_INFO_V1(stratum_churn_probability);
 PG_FUNCTION_INFO_V1(stratum_churn_row_logit);
 PG_FUNCTION_INFO_V1(stratum_churn_factors);
 
+/* Up to this many levels, a category is looked up by a linear scan. */
+#define LEVEL_SCAN_MAX	8
+
 /* Open-addressing index of a categorical feature's levels. */
 typedef struct LevelIndex
 {
@@ -52,6 +55,7 @@ typedef struct RowScorer
 	Oid		   *argtype;		/* per feature */
 	LevelIndex *index;			/* per feature; categorical only */
 	double	   *contrib;
+	ChurnLinear *linear;		/* logistic regression: the folded form */
 } RowScorer;
 
 /*
@@ -90,8 +94,19 @@ level_index_build(LevelIndex *ix, const ChurnFeature *ft)
 static inline int32
 level_index_find(const LevelIndex *ix, const ChurnFeature *ft, const char *s, int len)
 {
-	uint32		h = hash_bytes((const unsigned char *) s, len) & ix->mask;
+	uint32		h;
 
+	/* A few levels are found faster by comparing than by hashing. */
+	if (ft->nlevels <= LEVEL_SCAN_MAX)
+	{
+		int			l;
+
+		for (l = 0; l < ft->nlevels; l++)
+			if (ix->len[l] == len && memcmp(ft->levels[l], s, len) == 0)
+				return l;
+		return -1;
+	}
+	h = hash_bytes((const unsigned char *) s, len) & ix->mask;
 	for (;;)
 	{
 		int32		code = ix->slot[h];
@@ -199,9 +214,42 @@ row_scorer_get(FunctionCallInfo fcinfo, int first)
 			level_index_build(&rs->index[f], ft);
 		}
 	}
+	if (m->algorithm == CHURN_LOGREG)
+		rs->linear = churn_logreg_compile(m);
 	MemoryContextSwitchTo(old);
 	fcinfo->flinfo->fn_extra = rs;
 	return rs;
+}
+
+/*
+ * row_category
+ *		The level code of a category argument (-1: missing or unseen).
+ */
+static inline int32
+row_category(const RowScorer *rs, int f, Datum v)
+{
+	const char *s;
+	int			len;
+
+	switch (rs->argtype[f])
+	{
+		case NAMEOID:
+			s = NameStr(*DatumGetName(v));
+			len = strlen(s);
+			break;
+		case UNKNOWNOID:
+			s = DatumGetCString(v);
+			len = strlen(s);
+			break;
+		default:
+			{
+				text	   *txt = DatumGetTextPP(v);
+
+				s = VARDATA_ANY(txt);
+				len = VARSIZE_ANY_EXHDR(txt);
+			}
+	}
+	return level_index_find(&rs->index[f], &rs->model->features[f], s, len);
 }
 
 /*
@@ -211,45 +259,52 @@ row_scorer_get(FunctionCallInfo fcinfo, int first)
 static void
 row_fill(RowScorer *rs, FunctionCallInfo fcinfo)
 {
-	const ChurnModel *m = rs->model;
 	int			f;
 
-	for (f = 0; f < m->nfeatures; f++)
+	for (f = 0; f < rs->model->nfeatures; f++)
 	{
 		ChurnColumn *c = &rs->row.cols[f];
 		int			a = rs->first + f;
-		Datum		v = PG_GETARG_DATUM(a);
 
 		if (c->kind == CHURN_NUMERIC)
-			c->num[0] = PG_ARGISNULL(a) ? NAN : churn_datum_to_double(v, rs->argtype[f]);
-		else if (PG_ARGISNULL(a))
-			c->cat[0] = -1;
+			c->num[0] = PG_ARGISNULL(a) ? NAN : churn_datum_to_double(PG_GETARG_DATUM(a), rs->argtype[f]);
 		else
-		{
-			const char *s;
-			int			len;
-
-			switch (rs->argtype[f])
-			{
-				case NAMEOID:
-					s = NameStr(*DatumGetName(v));
-					len = strlen(s);
-					break;
-				case UNKNOWNOID:
-					s = DatumGetCString(v);
-					len = strlen(s);
-					break;
-				default:
-					{
-						text	   *txt = DatumGetTextPP(v);
-
-						s = VARDATA_ANY(txt);
-						len = VARSIZE_ANY_EXHDR(txt);
-					}
-			}
-			c->cat[0] = level_index_find(&rs->index[f], &m->features[f], s, len);
-		}
+			c->cat[0] = PG_ARGISNULL(a) ? -1 : row_category(rs, f, PG_GETARG_DATUM(a));
 	}
+}
+
+/*
+ * row_logit
+ *		This call's logit.  A linear model is scored straight from the
+ *		arguments through its folded form.
+ */
+static double
+row_logit(RowScorer *rs, FunctionCallInfo fcinfo)
+{
+	const ChurnLinear *lin = rs->linear;
+	double		z;
+	int			f;
+
+	if (lin == NULL)
+	{
+		row_fill(rs, fcinfo);
+		return churn_model_logit(rs->model, &rs->row, 0, NULL);
+	}
+	z = lin->base;
+	for (f = 0; f < lin->nfeatures; f++)
+	{
+		int			a = rs->first + f;
+
+		if (lin->table[f] == NULL)
+		{
+			double		x = PG_ARGISNULL(a) ? NAN : churn_datum_to_double(PG_GETARG_DATUM(a), rs->argtype[f]);
+
+			z += isnan(x) ? lin->missing[f] : lin->scale[f] * x;
+		}
+		else
+			z += lin->table[f][(PG_ARGISNULL(a) ? -1 : row_category(rs, f, PG_GETARG_DATUM(a))) + 1];
+	}
+	return z;
 }
 
 /*
@@ -262,8 +317,7 @@ stratum_churn_probability(PG_FUNCTION_ARGS)
 {
 	RowScorer  *rs = row_scorer_get(fcinfo, 1);
 
-	row_fill(rs, fcinfo);
-	PG_RETURN_FLOAT8(churn_sigmoid(churn_model_logit(rs->model, &rs->row, 0, NULL)));
+	PG_RETURN_FLOAT8(churn_sigmoid(row_logit(rs, fcinfo)));
 }
 
 /*
@@ -276,8 +330,7 @@ stratum_churn_row_logit(PG_FUNCTION_ARGS)
 {
 	RowScorer  *rs = row_scorer_get(fcinfo, 1);
 
-	row_fill(rs, fcinfo);
-	PG_RETURN_FLOAT8(churn_model_logit(rs->model, &rs->row, 0, NULL));
+	PG_RETURN_FLOAT8(row_logit(rs, fcinfo));
 }
 
 /*
