@@ -243,8 +243,11 @@ row_category(const RowScorer *rs, int f, Datum v)
 			break;
 		default:
 			{
-				text	   *txt = DatumGetTextPP(v);
+				struct varlena *txt = (struct varlena *) DatumGetPointer(v);
 
+				/* Detoast only when needed: the call costs on every row. */
+				if (VARATT_IS_EXTENDED(txt) && !VARATT_IS_SHORT(txt))
+					txt = pg_detoast_datum_packed(txt);
 				s = VARDATA_ANY(txt);
 				len = VARSIZE_ANY_EXHDR(txt);
 			}
@@ -297,8 +300,14 @@ row_logit(RowScorer *rs, FunctionCallInfo fcinfo)
 
 		if (lin->table[f] == NULL)
 		{
-			double		x = PG_ARGISNULL(a) ? NAN : churn_datum_to_double(PG_GETARG_DATUM(a), rs->argtype[f]);
+			double		x;
 
+			if (PG_ARGISNULL(a))
+				x = NAN;
+			else if (rs->argtype[f] == FLOAT8OID)
+				x = DatumGetFloat8(PG_GETARG_DATUM(a));
+			else
+				x = churn_datum_to_double(PG_GETARG_DATUM(a), rs->argtype[f]);
 			z += isnan(x) ? lin->missing[f] : lin->scale[f] * x;
 		}
 		else
