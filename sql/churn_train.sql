@@ -104,6 +104,19 @@ SELECT stratum_churn_factors(:m1, -1, 50.0, 3, 'pro');
 SELECT (stratum_churn_train('churn_tiny'::regclass, 'churned', '{"exclude": "id", "gbt_min_leaf": 3}')) ->> 'version' AS version;
 SELECT array_agg(s->>'algorithm' ORDER BY ord) AS tried
 FROM stratum.churn_models, jsonb_array_elements(metrics->'selection') WITH ORDINALITY x(s, ord) WHERE tenant_id = 'churn_t' AND version = 4;
+-- Trees win only by more than one standard error of the linear model's AUC
+-- (Hanley-McNeil, recomputed here from the validation counts).
+WITH m AS (SELECT metrics FROM stratum.churn_models WHERE tenant_id = 'churn_t' AND version = 4),
+	 lr AS (SELECT max((s->>'validation_auc')::float8) AS auc FROM m, jsonb_array_elements(m.metrics->'selection') s
+			WHERE s->>'algorithm' = 'logreg'),
+	 g AS (SELECT (s->>'validation_auc')::float8 AS auc, (s->>'needed_auc')::float8 AS needed
+		   FROM m, jsonb_array_elements(m.metrics->'selection') s WHERE s->>'algorithm' = 'gbt'),
+	 n AS (SELECT (metrics->'validation'->>'positives')::float8 AS pos,
+				  (metrics->>'validation_rows')::float8 - (metrics->'validation'->>'positives')::float8 AS neg FROM m)
+SELECT (SELECT metrics->>'algorithm' FROM m) = CASE WHEN g.auc > g.needed THEN 'gbt' ELSE 'logreg' END AS rule_followed,
+	   abs((g.needed - lr.auc) - sqrt((lr.auc * (1 - lr.auc) + (n.pos - 1) * (lr.auc / (2 - lr.auc) - lr.auc ^ 2)
+			+ (n.neg - 1) * (2 * lr.auc ^ 2 / (1 + lr.auc) - lr.auc ^ 2)) / (n.pos * n.neg))) < 1e-6 AS margin_is_one_se
+FROM lr, g, n;
 
 -- Labels: 0/1 numbers, text with a named positive value, and missing values.
 CREATE TABLE churn_text AS

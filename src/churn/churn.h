@@ -162,6 +162,7 @@ typedef struct ChurnParams
 	double		gbt_l2;
 	int			gbt_max_bins;
 	int			gbt_early_stopping;
+	double		gbt_min_gain_se;	/* auto: trees must beat logreg by this many SEs */
 } ChurnParams;
 
 /* Progress reporting while training (the worker commits it). */
@@ -223,6 +224,7 @@ extern void churn_factors_json(StringInfo buf, const ChurnModel *m, const ChurnD
 extern void churn_metrics_json(StringInfo buf, const double *prob, const uint8 *label,
 							   int64 n, double threshold);
 extern double churn_auc(const double *prob, const uint8 *label, int64 n);
+extern double churn_auc_se(double auc, int64 npos, int64 nneg);
 extern double churn_log_loss(const double *prob, const uint8 *label, int64 n);
 
 /* churn_model_io.c */

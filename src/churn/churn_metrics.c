@@ -108,6 +108,25 @@ churn_auc(const double *prob, const uint8 *label, int64 n)
 }
 
 /*
+ * churn_auc_se
+ *		Standard error of an AUC measured on npos churners and nneg others
+ *		(Hanley and McNeil, 1982).
+ */
+double
+churn_auc_se(double auc, int64 npos, int64 nneg)
+{
+	double		q1 = auc / (2 - auc);
+	double		q2 = 2 * auc * auc / (1 + auc);
+	double		var;
+
+	if (npos == 0 || nneg == 0 || isnan(auc))
+		return NAN;
+	var = (auc * (1 - auc) + (npos - 1) * (q1 - auc * auc) + (nneg - 1) * (q2 - auc * auc)) /
+		((double) npos * nneg);
+	return sqrt(Max(var, 0));
+}
+
+/*
  * churn_log_loss
  *		Mean negative log-likelihood, probabilities clipped to [1e-15, 1-1e-15].
  */

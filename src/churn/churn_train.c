@@ -8,7 +8,12 @@
  * validation part (stratified by label, shuffled with the seed), fits
  * logistic regression for each L2 strength in lr_c and gradient-boosted
  * trees with early stopping, and keeps the candidate with the highest
- * validation AUC.  With refit (the default) the winner is fitted again on
+ * validation AUC, except that trees replace the linear model only when
+ * their AUC is higher by more than gbt_min_gain_se standard errors of the
+ * linear model's AUC (default 1): within the noise of the validation
+ * split, the simpler model is kept, as it scores faster, explains itself
+ * exactly and varies less from one split to the next (the "one standard
+ * error" rule).  With refit (the default) the winner is fitted again on
  * all rows with the chosen hyper-parameters (for trees: the number of trees
  * found by early stopping).  Hyper-parameters are chosen on the validation
  * part only; held-out test data, if any, is never seen.
@@ -37,7 +42,7 @@ static const char *const known_options[] = {
 	"algorithm", "seed", "validation_fraction", "refit", "drop_constant", "max_categories",
 	"lr_c", "lr_max_iter", "gbt_learning_rate", "gbt_max_iter", "gbt_max_leaves",
 	"gbt_max_depth", "gbt_min_leaf", "gbt_l2", "gbt_max_bins", "gbt_early_stopping",
-	"exclude", "positive", NULL
+	"gbt_min_gain_se", "exclude", "positive", NULL
 };
 
 /*
@@ -193,7 +198,7 @@ churn_params_from_jsonb(ChurnParams *p, Jsonb *options)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unknown training option \"%s\"", key),
-						 errhint("Known options: algorithm, seed, validation_fraction, refit, drop_constant, max_categories, exclude, positive, lr_c, lr_max_iter, gbt_learning_rate, gbt_max_iter, gbt_max_leaves, gbt_max_depth, gbt_min_leaf, gbt_l2, gbt_max_bins, gbt_early_stopping.")));
+						 errhint("Known options: algorithm, seed, validation_fraction, refit, drop_constant, max_categories, exclude, positive, lr_c, lr_max_iter, gbt_learning_rate, gbt_max_iter, gbt_max_leaves, gbt_max_depth, gbt_min_leaf, gbt_l2, gbt_max_bins, gbt_early_stopping, gbt_min_gain_se.")));
 		}
 	}
 
@@ -238,6 +243,7 @@ churn_params_from_jsonb(ChurnParams *p, Jsonb *options)
 	p->gbt_l2 = jb_number(options, "gbt_l2", 1.0, 0, 1e9);
 	p->gbt_max_bins = (int) jb_number(options, "gbt_max_bins", 255, 2, CHURN_MAX_BINS);
 	p->gbt_early_stopping = (int) jb_number(options, "gbt_early_stopping", 30, 1, 100000);
+	p->gbt_min_gain_se = jb_number(options, "gbt_min_gain_se", 1.0, 0, 100);
 }
 
 /*
@@ -395,7 +401,9 @@ churn_train_run(ChurnData *d, const ChurnParams *p, ChurnProgress *progress)
 	bool		try_gbt = strcmp(p->algorithm, "logreg") != 0;
 	ChurnModel *best_model = NULL;
 	double		best_auc = -1;
+	double		best_se = 0;
 	double		best_c = 0;
+	int64		npos = 0;
 	int			best_trees = 0;
 	bool		best_is_gbt = false;
 	StringInfoData sel;
@@ -412,6 +420,8 @@ churn_train_run(ChurnData *d, const ChurnParams *p, ChurnProgress *progress)
 	initStringInfo(&sel);
 	initStringInfo(&valid_json);
 
+	for (i = 0; i < nvalid; i++)
+		npos += d->label[valid[i]];
 	if (try_lr)
 	{
 		for (k = 0; k < p->n_lr_c; k++)
@@ -433,6 +443,7 @@ churn_train_run(ChurnData *d, const ChurnParams *p, ChurnProgress *progress)
 			if (auc > best_auc)
 			{
 				best_auc = auc;
+				best_se = churn_auc_se(auc, npos, nvalid - npos);
 				best_model = m;
 				best_c = p->lr_c[k];
 				best_is_gbt = false;
@@ -458,8 +469,13 @@ churn_train_run(ChurnData *d, const ChurnParams *p, ChurnProgress *progress)
 		churn_json_number(&sel, auc);
 		appendStringInfoString(&sel, ", \"validation_log_loss\": ");
 		churn_json_number(&sel, churn_log_loss(prob, lab, nvalid));
+		if (best_model != NULL)
+		{
+			appendStringInfoString(&sel, ", \"needed_auc\": ");
+			churn_json_number(&sel, best_auc + p->gbt_min_gain_se * best_se);
+		}
 		appendStringInfoChar(&sel, '}');
-		if (auc > best_auc)
+		if (best_model == NULL || auc > best_auc + p->gbt_min_gain_se * best_se)
 		{
 			best_auc = auc;
 			best_model = m;
