@@ -3,9 +3,10 @@
 
 /*
  * A database at 0.1.0 was made by sql/stratum--0.1.0.sql (frozen as
- * released); a new one at 0.2.0 by src/sql/*.sql.  This script must turn the
- * first into exactly the second, so every change made to src/sql/ since
- * 0.1.0 is repeated here.  test/t/060_upgrade.pl installs 0.1.0, updates it,
+ * released); a new one at 0.2.0 by the sources in src/sql/.  This script
+ * must turn the first into exactly the second, so every change made to
+ * src/sql/ since 0.1.0 is repeated here.  (No slash-star inside this comment:
+ * PostgreSQL nests block comments.)  test/t/060_upgrade.pl installs 0.1.0, updates it,
  * and compares its catalogs (test/upgrade_fingerprint.sql) with a fresh
  * install; see docs/upgrading.md.
  *
