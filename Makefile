@@ -2,8 +2,10 @@
 #
 # The install script stratum--$(EXTVERSION).sql is built by concatenating the
 # SQL sources in src/sql/ in file-name order (NN_topic.sql), the way pgvector
-# builds its versioned script from one edited source.  Each capability folder
-# under src/ may add build rules in src/<folder>/<folder>.mk.
+# builds its versioned script from one edited source.  The install scripts of
+# released versions and the upgrade scripts stratum--A--B.sql are tracked
+# files in sql/ and installed as they are (see docs/upgrading.md).  Each
+# capability folder under src/ may add build rules in src/<folder>/<folder>.mk.
 
 EXTENSION = stratum
 EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
@@ -14,7 +16,7 @@ C_SOURCES = $(sort $(wildcard src/*.c src/*/*.c))
 OBJS = $(C_SOURCES:.c=.o)
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard sql/upgrade/$(EXTENSION)--*--*.sql)
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 DOCS = README.md
 
 PG_CPPFLAGS = -I$(srcdir)/src -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
