@@ -45,12 +45,17 @@ _PG_init(void)
 							   0,
 							   NULL, NULL, NULL);
 
+	/*
+	 * Only a preloaded library may define a postmaster-level setting; loaded
+	 * later (CREATE EXTENSION without shared_preload_libraries) there are no
+	 * workers to point anywhere, and defining it would be a FATAL error.
+	 */
 	DefineCustomStringVariable("stratum.database",
 							   "Database in which the stratum background workers run.",
 							   NULL,
 							   &stratum_database,
 							   "postgres",
-							   PGC_POSTMASTER,
+							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
 							   0,
 							   NULL, NULL, NULL);
 
