@@ -1190,7 +1190,6 @@ BEGIN
 			WHERE cp.tenant_id = t
 			  AND (i.channel <> 'email' OR p.email IS NOT NULL)
 			  AND (i.channel <> 'sms' OR p.phone IS NOT NULL)
-			  AND stratum_internal.consent_check(t, p.profile_id, 'marketing', false) = 'allowed'
 			  AND NOT EXISTS (SELECT 1 FROM stratum.churn_intervention_enrolments e
 							  WHERE e.tenant_id = t AND e.profile_id = p.profile_id
 								AND e.intervention_id = i.intervention_id
@@ -1207,6 +1206,11 @@ BEGIN
 					   'marketing', g.profile_id,
 					   format('churn-intervention:%s:%s:%s', i.intervention_id, g.profile_id, (now() AT TIME ZONE 'UTC')::date)) AS outbox_id
 			FROM targets g
+			-- After the segment (a volatile qual stays here), so only its
+			-- members are checked: here without a lock, to leave out those
+			-- who refuse marketing without counting a dropped message each
+			-- run; outbox_enqueue checks again under a lock.
+			WHERE stratum_internal.consent_check(t, g.profile_id, 'marketing', false) = 'allowed'
 		)
 		INSERT INTO stratum.churn_intervention_enrolments (tenant_id, intervention_id, profile_id, probability, revenue, outbox_id)
 		SELECT t, i.intervention_id, q.profile_id, q.probability, q.revenue, q.outbox_id FROM queued q
