@@ -1198,19 +1198,21 @@ BEGIN
 					stratum_internal.stream_profile_doc(p) || jsonb_build_object('churn_probability', cp.probability)))
 			ORDER BY cp.probability DESC, p.profile_id
 		), queued AS (
+			-- Consent is checked here, for the segment's members only (a
+			-- qual would be pushed down to every candidate), without a lock,
+			-- to leave out those who refuse marketing without counting a
+			-- dropped message each run; outbox_enqueue checks again under a
+			-- lock and returns NULL if consent went meanwhile.
 			SELECT g.profile_id, g.probability, g.revenue,
+				   CASE WHEN stratum_internal.consent_check(t, g.profile_id, 'marketing', false) = 'allowed' THEN
 				   stratum_internal.outbox_enqueue(t, i.channel,
 					   CASE i.channel WHEN 'email' THEN g.email WHEN 'sms' THEN g.phone ELSE 'profile:' || g.profile_id END,
 					   jsonb_build_object('intervention', i.name, 'offer', i.offer, 'offer_details', i.offer_details,
 										  'profile_id', g.profile_id, 'churn_probability', round(g.probability::numeric, 4)),
 					   'marketing', g.profile_id,
-					   format('churn-intervention:%s:%s:%s', i.intervention_id, g.profile_id, (now() AT TIME ZONE 'UTC')::date)) AS outbox_id
+					   format('churn-intervention:%s:%s:%s', i.intervention_id, g.profile_id, (now() AT TIME ZONE 'UTC')::date))
+				   END AS outbox_id
 			FROM targets g
-			-- After the segment (a volatile qual stays here), so only its
-			-- members are checked: here without a lock, to leave out those
-			-- who refuse marketing without counting a dropped message each
-			-- run; outbox_enqueue checks again under a lock.
-			WHERE stratum_internal.consent_check(t, g.profile_id, 'marketing', false) = 'allowed'
 		)
 		INSERT INTO stratum.churn_intervention_enrolments (tenant_id, intervention_id, profile_id, probability, revenue, outbox_id)
 		SELECT t, i.intervention_id, q.profile_id, q.probability, q.revenue, q.outbox_id FROM queued q
