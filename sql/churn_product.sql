@@ -113,7 +113,7 @@ SELECT count(*) AS left_behind FROM stratum.churn_predictions WHERE tenant_id = 
 SELECT percentile_cont(0.9) WITHIN GROUP (ORDER BY probability) AS p90
 FROM stratum.churn_predictions WHERE tenant_id = 'churn_p' \gset
 SELECT i->>'status' AS status, i->>'channel' AS channel, i->>'offer' AS offer
-FROM stratum_churn_intervention_create('save-10', 'email', 'discount', min_probability => :p90,
+FROM stratum_churn_intervention_create('save-10', 'email', 'discount', segment => 'churn_probability >= ' || :'p90',
 									   offer_details => '{"percent": 10}') i;
 SELECT stratum_churn_intervention_create('save-10', 'email', 'discount');
 SELECT stratum_churn_intervention_create('bad', 'fax', 'discount');

@@ -164,3 +164,6 @@ FROM (VALUES (1000.1::numeric), (0.0001), (12345.678), (99999999999999.9), (1234
 ORDER BY x;
 SELECT stratum_condition_eval_row('x < 0 AND x = -12345.678', r) FROM (SELECT -12345.678::numeric AS x) r;
 SELECT stratum_condition_eval_row('x IS NULL', r) FROM (SELECT 'NaN'::numeric AS x) r;
+-- EXPLAIN VERBOSE deparses a condition constant and frees the output
+-- function's result (it crashed when the text pointed into the arena).
+EXPLAIN (VERBOSE, COSTS OFF) SELECT 'x > 1 and y in (''a'', ''b'')'::stratum.condition;

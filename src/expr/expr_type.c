@@ -213,7 +213,10 @@ stratum_condition_in(PG_FUNCTION_ARGS)
 
 /*
  * stratum_condition_out
- *		Condition -> canonical text.
+ *		Condition -> canonical text.  The text is copied out of the arena
+ *		into a palloc'd string of its own: callers may pfree an output
+ *		function's result (EXPLAIN VERBOSE deparsing a constant does), and a
+ *		pointer into an arena block is not a chunk pfree can take.
  */
 Datum
 stratum_condition_out(PG_FUNCTION_ARGS)
@@ -222,12 +225,15 @@ stratum_condition_out(PG_FUNCTION_ARGS)
 	ExprArena	arena = {NULL};
 	ExprError	err;
 	ExprNode   *tree;
+	char	   *result;
 
 	memset(&err, 0, sizeof(err));
 	tree = expr_decompile(prog, &arena, &err);
 	if (tree == NULL)
 		expr_report_error(&err);
-	PG_RETURN_CSTRING(expr_print(tree, &arena));
+	result = pstrdup(expr_print(tree, &arena));
+	expr_arena_free(&arena);
+	PG_RETURN_CSTRING(result);
 }
 
 /*

@@ -69,7 +69,7 @@ is($node->safe_psql('dst', q{
 	SELECT count(*) FROM stratum.profiles p JOIN stratum.identities i USING (tenant_id, profile_id)
 	WHERE i.value = 'a-1' AND p.email = 'ann@example.com'}), '1', 'merged profile restored with its identities');
 is($node->safe_psql('dst', q{SELECT count(*) FROM stratum.job_schedules WHERE tenant_id = '_system'}),
-	'5', 'system jobs present once after restore');
+	'6', 'system jobs present once after restore');
 is($node->safe_psql('dst', q{SELECT schedule || ' ' || timezone FROM stratum.job_schedules WHERE name = 'nightly_report'}),
 	'0 6 * * 1-5 Europe/Berlin', 'tenant job restored');
 is($node->safe_psql('dst', q{SELECT relrowsecurity FROM pg_class WHERE oid = 'stratum.profiles'::regclass}),
