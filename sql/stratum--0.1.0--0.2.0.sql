@@ -27,5 +27,614 @@
  *
  * Changes between 0.1.0 and 0.2.0:
  *
- * (none yet)
+ *  - churn: scoring row by row in C inside a query (stratum_churn_probability,
+ *    stratum_churn_factors, stratum_churn_model_features);
+ *  - churn: intervention segments in the condition language;
+ *  - churn: stratum_churn_purge and the daily system job churn_purge.
  */
+
+-- ---------------------------------------------------------------------------
+-- Churn scoring row by row (src/churn/churn_row.c): stratum_churn_probability,
+-- stratum_churn_factors, stratum_churn_model_features; stratum_churn_predict
+-- and the batch job now stream through them.
+-- ---------------------------------------------------------------------------
+
+/*
+ * Scoring inside a query (src/churn/churn_row.c): the features are passed as
+ * arguments in the model's feature order, so the scan streams and no row is
+ * copied.  The model and the level lookups are built on the first call.
+ */
+CREATE FUNCTION stratum_churn_probability(model_id bigint, VARIADIC features "any")
+RETURNS double precision AS 'MODULE_PATHNAME', 'stratum_churn_probability'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION stratum_churn_probability(bigint, "any") IS 'Churn probability of one row under a model; the features in the order of stratum_churn_model_features(model_id)';
+
+CREATE FUNCTION stratum_churn_factors(model_id bigint, top integer, VARIADIC features "any")
+RETURNS jsonb AS 'MODULE_PATHNAME', 'stratum_churn_factors'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION stratum_churn_factors(bigint, integer, "any") IS 'Top factors of one row''s churn score: [{feature, value, contribution, direction}]; the features in model order';
+
+CREATE FUNCTION stratum_internal.churn_row_logit(model_id bigint, VARIADIC features "any")
+RETURNS double precision AS 'MODULE_PATHNAME', 'stratum_churn_row_logit'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION stratum_internal.churn_row_logit(bigint, "any") IS 'Logit (log-odds of churn) of one row under a model (C)';
+
+CREATE FUNCTION stratum_internal.churn_sigmoid(logit double precision) RETURNS double precision
+AS 'MODULE_PATHNAME', 'stratum_churn_sigmoid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION stratum_internal.churn_sigmoid(double precision) IS 'A logit as a probability, without overflow or underflow errors';
+
+/*
+ * stratum_churn_model_features
+ *		A model's features in the order stratum_churn_probability takes
+ *		them (default model: the deployed one, else the newest candidate).
+ */
+CREATE FUNCTION stratum_churn_model_features(model_id bigint DEFAULT NULL, tenant text DEFAULT NULL)
+RETURNS TABLE ("position" integer, feature text, kind text)
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+	SELECT f.n::integer, f.v->>'name', f.v->>'kind'
+	FROM stratum.churn_models m,
+		 jsonb_array_elements(m.feature_spec->'features') WITH ORDINALITY AS f (v, n)
+	WHERE m.tenant_id = stratum_internal.tenant(stratum_churn_model_features.tenant)
+	  AND m.model_id = stratum_internal.churn_model_pick(stratum_internal.tenant(stratum_churn_model_features.tenant),
+														 stratum_churn_model_features.model_id)
+	ORDER BY f.n;
+$$;
+
+COMMENT ON FUNCTION stratum_churn_model_features(bigint, text) IS 'Features of a churn model in the order the scoring functions take them';
+
+/*
+ * stratum_internal.churn_predict_query
+ *		A query scoring every row of p_query with model p_model_id:
+ *		(key, probability, logit, factors).  The model's features are read
+ *		from the source's columns of the same names; key is the column
+ *		p_key, else the row number.
+ */
+CREATE FUNCTION stratum_internal.churn_predict_query(p_model_id bigint, p_query text, p_key text, p_top integer)
+RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+	args text;
+BEGIN
+	SELECT string_agg(format('q.%I', f->>'name'), ', ' ORDER BY n) INTO args
+	FROM stratum.churn_models m,
+		 jsonb_array_elements(m.feature_spec->'features') WITH ORDINALITY AS x (f, n)
+	WHERE m.model_id = p_model_id;
+	IF args IS NULL THEN
+		RAISE EXCEPTION 'churn model % has no features', p_model_id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'It may still be training; see stratum_churn_models().';
+	END IF;
+	IF p_top IS NOT NULL AND p_top < 0 THEN
+		RAISE EXCEPTION 'top must not be negative' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN format('SELECT s.k::bigint, stratum_internal.churn_sigmoid(s.z), s.z, s.f FROM ('
+		'SELECT %s AS k, stratum_internal.churn_row_logit(%s, %s) AS z, %s AS f FROM (%s) q) s',
+		CASE WHEN p_key IS NULL THEN 'row_number() OVER ()' ELSE format('q.%I', p_key) END,
+		p_model_id, args,
+		CASE WHEN coalesce(p_top, 0) = 0 THEN 'NULL::jsonb'
+			 ELSE format('@extschema@.stratum_churn_factors(%s, %s, %s)', p_model_id, p_top, args) END,
+		p_query);
+END $$;
+
+-- Was a C function that loaded every row first; now a streaming query.
+/*
+ * stratum_internal.churn_predict
+ *		Run the scoring query of churn_predict_query, with clear errors when
+ *		the source lacks a feature or the key column.
+ */
+CREATE OR REPLACE FUNCTION stratum_internal.churn_predict(p_model_id bigint, p_query text, p_key text, p_top integer,
+	OUT key bigint, OUT probability double precision, OUT logit double precision, OUT factors jsonb)
+RETURNS SETOF record LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY EXECUTE stratum_internal.churn_predict_query(p_model_id, p_query, p_key, p_top);
+EXCEPTION WHEN undefined_column THEN
+	RAISE EXCEPTION 'the rows to score lack a column that churn model % needs', p_model_id
+		USING ERRCODE = 'undefined_column', DETAIL = SQLERRM || '.',
+			  HINT = format('The model reads the columns %s%s.',
+				(SELECT string_agg(f.feature, ', ' ORDER BY f.position)
+				 FROM @extschema@.stratum_churn_model_features(p_model_id) f),
+				CASE WHEN p_key IS NULL THEN '' ELSE format(' and the key column %s', p_key) END);
+END $$;
+
+COMMENT ON FUNCTION stratum_internal.churn_predict(bigint, text, text, integer) IS 'Probability, logit and top factors of each row of a query under a stored model';
+
+-- Inlinable now: no SET search_path on these one-expression functions.
+/*
+ * stratum_internal.trait_number / trait_date
+ *		A trait's text as a number or a date, NULL when it is not one (traits
+ *		are free-form JSON; a malformed value must not break training).
+ */
+CREATE OR REPLACE FUNCTION stratum_internal.trait_number(v text) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN v ~ '^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]{1,3})?\s*$' THEN v::double precision END;
+
+/*
+ * stratum_internal.churn_risk_level
+ *		Risk level of a probability: Low 0-25%, Medium 25-50%, High 50-75%,
+ *		Critical 75-100%.
+ */
+CREATE OR REPLACE FUNCTION stratum_internal.churn_risk_level(p double precision) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN p < 0.25 THEN 'Low' WHEN p < 0.5 THEN 'Medium' WHEN p < 0.75 THEN 'High' ELSE 'Critical' END;
+
+/*
+ * stratum_internal.churn_score_query
+ *		Score the profiles a features query returns with the deployed model
+ *		and upsert their predictions; returns how many.
+ */
+CREATE OR REPLACE FUNCTION stratum_internal.churn_score_query(p_tenant text, p_query text, p_top integer)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	id bigint := stratum_internal.churn_deployed(p_tenant);
+	n bigint;
+BEGIN
+	-- One statement: the scored rows stream into the upsert.
+	EXECUTE format('INSERT INTO stratum.churn_predictions AS cp (tenant_id, profile_id, model_id, '
+		'probability, risk_level, factors, scored_at) '
+		'SELECT $1, s.key, $2, s.probability, stratum_internal.churn_risk_level(s.probability), '
+		'coalesce(s.factors, ''[]''), now() FROM (%s) s (key, probability, logit, factors) '
+		'ON CONFLICT (tenant_id, profile_id) DO UPDATE SET model_id = excluded.model_id, '
+		'probability = excluded.probability, risk_level = excluded.risk_level, '
+		'factors = excluded.factors, scored_at = excluded.scored_at',
+		stratum_internal.churn_predict_query(id, p_query, 'profile_id', p_top))
+	USING p_tenant, id;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END $$;
+
+-- ---------------------------------------------------------------------------
+-- Retention interventions target a segment written in the condition
+-- language instead of min_probability + excluded_stages.  Existing rows keep
+-- their meaning: p and stages become
+-- "churn_probability >= p AND lifecycle_stage NOT IN (stages)".
+-- ---------------------------------------------------------------------------
+
+/*
+ * stratum_internal.churn_segment
+ *		Compile the target segment of an intervention: a condition in the
+ *		condition language, checked against the profile context.  Syntax
+ *		errors and unknown fields raise the condition language's own errors
+ *		(position and caret; the closest valid fields).  Returns the
+ *		condition as written, in canonical form (names not qualified).
+ */
+CREATE FUNCTION stratum_internal.churn_segment(p_source text) RETURNS stratum.condition
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+	c stratum.condition;
+BEGIN
+	IF p_source IS NULL OR btrim(p_source) = '' THEN
+		RAISE EXCEPTION 'an intervention needs a target segment'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'The segment is a condition over the profile, e.g. churn_probability > 80% AND traits.plan = ''pro''.',
+				  HINT = 'Leave segment out for the default: churn_probability > 50% AND lifecycle_stage NOT IN (''churned'', ''lost'').';
+	END IF;
+	c := p_source::stratum.condition;
+	PERFORM @extschema@.stratum_condition_check(c, 'profile');
+	RETURN c;
+END $$;
+
+/*
+ * stratum_internal.churn_legacy_segment
+ *		The segment equivalent to the targeting of stratum 0.1.0 (stored
+ *		probability at least min_probability, lifecycle stage not in
+ *		excluded_stages), for the upgrade script:
+ *		0.5, {churned,lost} -> churn_probability >= 0.5 AND lifecycle_stage NOT IN ('churned', 'lost').
+ */
+CREATE FUNCTION stratum_internal.churn_legacy_segment(p_min_probability double precision, p_excluded_stages text[])
+RETURNS stratum.condition LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
+	SELECT concat_ws(' AND ', 'churn_probability >= ' || coalesce(p_min_probability, 0.5)::text,
+					 (SELECT 'lifecycle_stage NOT IN (' || string_agg('''' || replace(s, '''', '''''') || '''', ', ' ORDER BY o) || ')'
+					  FROM unnest(p_excluded_stages) WITH ORDINALITY u(s, o)))::stratum.condition
+$$;
+
+ALTER TABLE stratum.churn_interventions ADD COLUMN segment stratum.condition;
+UPDATE stratum.churn_interventions
+SET segment = stratum_internal.churn_legacy_segment(min_probability, excluded_stages);
+ALTER TABLE stratum.churn_interventions ALTER COLUMN segment SET NOT NULL;
+ALTER TABLE stratum.churn_interventions DROP COLUMN min_probability, DROP COLUMN excluded_stages;
+
+COMMENT ON COLUMN stratum.churn_interventions.segment IS 'Target segment: a condition in the profile context (docs/conditions.md), as written; churn_probability is the stored prediction. Default: churn_probability > 50% AND lifecycle_stage NOT IN (''churned'', ''lost'')';
+
+/*
+ * stratum_internal.churn_intervention_check
+ *		Raise a clear error when an intervention's settings are not valid
+ *		(channel, offer, offer details, status, cooldown).
+ */
+CREATE FUNCTION stratum_internal.churn_intervention_check(r stratum.churn_interventions) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog AS $$
+BEGIN
+	IF r.name IS NULL OR btrim(r.name) = '' THEN
+		RAISE EXCEPTION 'an intervention needs a name' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Names are unique per tenant, e.g. ''save-10''.';
+	END IF;
+	IF r.channel IS NULL OR r.channel NOT IN ('email', 'sms', 'in_app') THEN
+		RAISE EXCEPTION 'unknown channel "%"', r.channel
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use email, sms or in_app.';
+	END IF;
+	IF r.offer IS NULL OR r.offer NOT IN ('discount', 'feature_access', 'support_call') THEN
+		RAISE EXCEPTION 'unknown offer "%"', r.offer
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use discount, feature_access or support_call.';
+	END IF;
+	IF jsonb_typeof(r.offer_details) IS DISTINCT FROM 'object' THEN
+		RAISE EXCEPTION 'offer details must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('Got %s.', coalesce(r.offer_details::text, 'NULL')), HINT = 'E.g. ''{"percent": 20}''.';
+	END IF;
+	IF r.status IS NULL OR r.status NOT IN ('enabled', 'paused') THEN
+		RAISE EXCEPTION 'unknown status "%"', r.status
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use enabled or paused.';
+	END IF;
+	IF r.cooldown_days IS NULL OR r.cooldown_days NOT BETWEEN 0 AND 3650 THEN
+		RAISE EXCEPTION 'cooldown_days must be between 0 and 3650' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('Got %s.', coalesce(r.cooldown_days::text, 'NULL')),
+			HINT = 'A profile is enrolled again in the same intervention only after this many days.';
+	END IF;
+END $$;
+
+DROP FUNCTION stratum_churn_intervention_create(text, text, text, double precision, jsonb, text[], integer, text, text);
+
+/*
+ * stratum_churn_intervention_create
+ *		Define a retention intervention: whom (segment, a condition over the
+ *		profile), how (channel) and with what (offer); returns its row.
+ */
+CREATE FUNCTION stratum_churn_intervention_create(name text, channel text, offer text,
+	segment text DEFAULT 'churn_probability > 50% AND lifecycle_stage NOT IN (''churned'', ''lost'')',
+	offer_details jsonb DEFAULT '{}', cooldown_days integer DEFAULT 30,
+	status text DEFAULT 'enabled', tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	r stratum.churn_interventions;
+BEGIN
+	r.tenant_id := stratum_internal.tenant(tenant);
+	r.name := name;
+	r.channel := channel;
+	r.offer := offer;
+	r.offer_details := coalesce(offer_details, '{}');
+	r.cooldown_days := cooldown_days;
+	r.status := status;
+	PERFORM stratum_internal.churn_intervention_check(r);
+	r.segment := stratum_internal.churn_segment(segment);
+	IF EXISTS (SELECT 1 FROM stratum.churn_interventions i WHERE i.tenant_id = r.tenant_id AND i.name = r.name) THEN
+		RAISE EXCEPTION 'intervention "%" already exists', r.name USING ERRCODE = 'duplicate_object',
+			HINT = 'Change it with stratum_churn_intervention_update(), or pick another name.';
+	END IF;
+	INSERT INTO stratum.churn_interventions AS i (tenant_id, name, segment, channel, offer, offer_details,
+		status, cooldown_days)
+	VALUES (r.tenant_id, r.name, r.segment, r.channel, r.offer, r.offer_details, r.status, r.cooldown_days)
+	RETURNING * INTO r;
+	RETURN to_jsonb(r);
+EXCEPTION WHEN unique_violation THEN
+	RAISE EXCEPTION 'intervention "%" already exists', name USING ERRCODE = 'duplicate_object',
+		HINT = 'Change it with stratum_churn_intervention_update(), or pick another name.';
+END $$;
+
+COMMENT ON FUNCTION stratum_churn_intervention_create(text, text, text, text, jsonb, integer, text, text) IS
+	'Define a retention intervention: target segment (a condition over the profile), channel, offer';
+
+/*
+ * stratum_churn_intervention_update
+ *		Change an intervention; arguments left NULL keep their value.
+ *		Enrolments made so far stay as they are.
+ */
+CREATE FUNCTION stratum_churn_intervention_update(intervention_id bigint, segment text DEFAULT NULL,
+	name text DEFAULT NULL, channel text DEFAULT NULL, offer text DEFAULT NULL,
+	offer_details jsonb DEFAULT NULL, cooldown_days integer DEFAULT NULL, status text DEFAULT NULL,
+	tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+	r stratum.churn_interventions;
+BEGIN
+	SELECT * INTO r FROM stratum.churn_interventions i
+	WHERE i.tenant_id = t AND i.intervention_id = stratum_churn_intervention_update.intervention_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'intervention % does not exist', intervention_id USING ERRCODE = 'undefined_object',
+			HINT = 'List them with SELECT * FROM stratum_churn_interventions().';
+	END IF;
+	r.name := coalesce(stratum_churn_intervention_update.name, r.name);
+	r.channel := coalesce(stratum_churn_intervention_update.channel, r.channel);
+	r.offer := coalesce(stratum_churn_intervention_update.offer, r.offer);
+	r.offer_details := coalesce(stratum_churn_intervention_update.offer_details, r.offer_details);
+	r.cooldown_days := coalesce(stratum_churn_intervention_update.cooldown_days, r.cooldown_days);
+	r.status := coalesce(stratum_churn_intervention_update.status, r.status);
+	PERFORM stratum_internal.churn_intervention_check(r);
+	IF stratum_churn_intervention_update.segment IS NOT NULL THEN
+		r.segment := stratum_internal.churn_segment(stratum_churn_intervention_update.segment);
+	END IF;
+	IF EXISTS (SELECT 1 FROM stratum.churn_interventions i
+			   WHERE i.tenant_id = t AND i.name = r.name AND i.intervention_id <> r.intervention_id) THEN
+		RAISE EXCEPTION 'intervention "%" already exists', r.name USING ERRCODE = 'duplicate_object';
+	END IF;
+	UPDATE stratum.churn_interventions i
+	SET name = r.name, segment = r.segment, channel = r.channel, offer = r.offer,
+		offer_details = r.offer_details, status = r.status, cooldown_days = r.cooldown_days, updated_at = now()
+	WHERE i.tenant_id = t AND i.intervention_id = r.intervention_id
+	RETURNING * INTO r;
+	RETURN to_jsonb(r);
+END $$;
+
+COMMENT ON FUNCTION stratum_churn_intervention_update(bigint, text, text, text, text, jsonb, integer, text, text) IS
+	'Change a retention intervention (segment, name, channel, offer, offer details, cooldown, status); NULL keeps a value';
+
+/*
+ * stratum_churn_intervention_set_status
+ *		Enable or pause an intervention.
+ */
+CREATE OR REPLACE FUNCTION stratum_churn_intervention_set_status(intervention_id bigint, status text, tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+	IF status IS NULL OR status NOT IN ('enabled', 'paused') THEN
+		RAISE EXCEPTION 'unknown status "%"', status
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use enabled or paused.';
+	END IF;
+	RETURN @extschema@.stratum_churn_intervention_update(intervention_id, status => status, tenant => tenant);
+END $$;
+
+/*
+ * stratum_churn_interventions_run
+ *		Enrol the profiles of every enabled intervention's segment and queue
+ *		one outbox message each, category marketing, with an idempotency key
+ *		per intervention, profile and day.  The candidates are the scored
+ *		profiles (stratum.churn_predictions) reachable on the channel, whose
+ *		consent allows marketing, and not enrolled in the intervention within
+ *		its cooldown.  The outbox checks consent again under a lock; a
+ *		profile whose message it refuses (consent withdrawn meanwhile) is not
+ *		enrolled, so outcomes count only profiles that were sent the offer.
+ *		The segment is evaluated in one statement per
+ *		intervention over each candidate's profile document (the one stream
+ *		triggers see, stratum_internal.stream_profile_doc) with
+ *		churn_probability set to the stored prediction.  Returns how many
+ *		were enrolled.
+ */
+CREATE OR REPLACE FUNCTION stratum_churn_interventions_run(tenant text DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+	i record;
+	n bigint := 0;
+	k bigint;
+BEGIN
+	FOR i IN
+		SELECT iv.intervention_id, iv.name, iv.channel, iv.offer, iv.offer_details, iv.cooldown_days,
+			   @extschema@.stratum_condition_check(iv.segment, 'profile') AS segment
+		FROM stratum.churn_interventions iv
+		WHERE iv.tenant_id = t AND iv.status = 'enabled'
+		ORDER BY iv.intervention_id
+	LOOP
+		WITH targets AS (
+			SELECT p.profile_id, p.email, p.phone, cp.probability,
+				   coalesce(12 * stratum_internal.trait_number(p.traits->>'mrr'),
+							stratum_internal.trait_number(p.traits->>'total_spend')) AS revenue
+			FROM stratum.churn_predictions cp
+			JOIN stratum.profiles p ON p.tenant_id = cp.tenant_id AND p.profile_id = cp.profile_id
+			WHERE cp.tenant_id = t
+			  AND (i.channel <> 'email' OR p.email IS NOT NULL)
+			  AND (i.channel <> 'sms' OR p.phone IS NOT NULL)
+			  AND NOT EXISTS (SELECT 1 FROM stratum.churn_intervention_enrolments e
+							  WHERE e.tenant_id = t AND e.profile_id = p.profile_id
+								AND e.intervention_id = i.intervention_id
+								AND e.enrolled_at > now() - make_interval(days => i.cooldown_days))
+			  AND @extschema@.stratum_condition_eval(i.segment, jsonb_build_object('profile',
+					stratum_internal.stream_profile_doc(p) || jsonb_build_object('churn_probability', cp.probability)))
+			ORDER BY cp.probability DESC, p.profile_id
+		), queued AS (
+			-- Consent is checked here, for the segment's members only (a
+			-- qual would be pushed down to every candidate), without a lock,
+			-- to leave out those who refuse marketing without counting a
+			-- dropped message each run; outbox_enqueue checks again under a
+			-- lock and returns NULL if consent went meanwhile.
+			SELECT g.profile_id, g.probability, g.revenue,
+				   CASE WHEN stratum_internal.consent_check(t, g.profile_id, 'marketing', false) = 'allowed' THEN
+				   stratum_internal.outbox_enqueue(t, i.channel,
+					   CASE i.channel WHEN 'email' THEN g.email WHEN 'sms' THEN g.phone ELSE 'profile:' || g.profile_id END,
+					   jsonb_build_object('intervention', i.name, 'offer', i.offer, 'offer_details', i.offer_details,
+										  'profile_id', g.profile_id, 'churn_probability', round(g.probability::numeric, 4)),
+					   'marketing', g.profile_id,
+					   format('churn-intervention:%s:%s:%s', i.intervention_id, g.profile_id, (now() AT TIME ZONE 'UTC')::date))
+				   END AS outbox_id
+			FROM targets g
+		)
+		INSERT INTO stratum.churn_intervention_enrolments (tenant_id, intervention_id, profile_id, probability, revenue, outbox_id)
+		SELECT t, i.intervention_id, q.profile_id, q.probability, q.revenue, q.outbox_id FROM queued q
+		WHERE q.outbox_id IS NOT NULL;
+		GET DIAGNOSTICS k = ROW_COUNT;
+		n := n + k;
+	END LOOP;
+	RETURN n;
+END $$;
+
+COMMENT ON FUNCTION stratum_churn_interventions_run(text) IS 'Enrol the profiles of each enabled retention intervention''s segment and queue their messages in the outbox';
+
+-- The result now has segment where min_probability was.
+DROP FUNCTION stratum_churn_interventions(text);
+
+/*
+ * stratum_churn_interventions
+ *		The tenant's interventions with their results.
+ */
+CREATE FUNCTION stratum_churn_interventions(tenant text DEFAULT NULL)
+RETURNS TABLE (intervention_id bigint, name text, status text, channel text, offer text,
+			   segment text, enrolled bigint, pending bigint, retained bigint,
+			   churned bigint, success_rate double precision, revenue_saved numeric)
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+	SELECT i.intervention_id, i.name, i.status, i.channel, i.offer, i.segment::text,
+		   count(e.enrolment_id), count(*) FILTER (WHERE e.outcome = 'pending'),
+		   count(*) FILTER (WHERE e.outcome = 'retained'), count(*) FILTER (WHERE e.outcome = 'churned'),
+		   count(*) FILTER (WHERE e.outcome = 'retained')::double precision
+			   / nullif(count(*) FILTER (WHERE e.outcome IN ('retained', 'churned')), 0),
+		   coalesce(sum(e.revenue) FILTER (WHERE e.outcome = 'retained'), 0)
+	FROM stratum.churn_interventions i
+	LEFT JOIN stratum.churn_intervention_enrolments e
+		ON e.tenant_id = i.tenant_id AND e.intervention_id = i.intervention_id
+	WHERE i.tenant_id = stratum_internal.tenant(tenant)
+	GROUP BY i.tenant_id, i.intervention_id
+	ORDER BY i.intervention_id;
+$$;
+
+COMMENT ON FUNCTION stratum_churn_interventions(text) IS 'Retention interventions (segment as written) with enrolments, outcomes, success rate and revenue saved';
+
+-- ---------------------------------------------------------------------------
+-- Purging old churn data (src/sql/72_churn_purge.sql) and its daily job.
+-- ---------------------------------------------------------------------------
+
+/*
+ * stratum_churn_purge
+ *		Delete the tenant's old churn data, in batches of batch_size rows;
+ *		returns how many rows of each kind were deleted:
+ *		 - training runs that finished (succeeded or failed) longer than
+ *		   keep_training_runs ago; queued and running ones stay;
+ *		 - enrolments with a decided outcome (retained, churned) made longer
+ *		   than keep_enrolments ago and outside their intervention's cooldown
+ *		   (so purging never lets a profile be enrolled again early); pending
+ *		   ones stay;
+ *		 - score history days older than keep_score_history;
+ *		 - retired models beyond the keep_retired_models newest retired
+ *		   versions, except the one stratum_churn_model_rollback would go
+ *		   back to and any still referenced by a stored prediction or a
+ *		   remaining score history day.  Deployed, candidate, training and
+ *		   failed models are never deleted.  Training runs that pointed at a
+ *		   deleted model keep their row with model_id NULL.
+ */
+CREATE FUNCTION stratum_churn_purge(tenant text DEFAULT NULL,
+									keep_training_runs interval DEFAULT '90 days',
+									keep_enrolments interval DEFAULT '365 days',
+									keep_retired_models integer DEFAULT 5,
+									keep_score_history interval DEFAULT '2 years',
+									batch_size integer DEFAULT 10000)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t			text := stratum_internal.tenant(tenant);
+	runs		bigint := 0;
+	enrolments	bigint := 0;
+	history		bigint := 0;
+	models		bigint;
+	n			bigint;
+	cur			stratum.churn_models;
+	rollback_to	bigint;
+	gone		bigint[];
+BEGIN
+	IF keep_training_runs IS NULL OR keep_training_runs < interval '0'
+	   OR keep_enrolments IS NULL OR keep_enrolments < interval '0'
+	   OR keep_score_history IS NULL OR keep_score_history < interval '0' THEN
+		RAISE EXCEPTION 'keep_training_runs, keep_enrolments and keep_score_history must be intervals of zero or more'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s, %s and %s.', coalesce(keep_training_runs::text, 'NULL'),
+								  coalesce(keep_enrolments::text, 'NULL'), coalesce(keep_score_history::text, 'NULL')),
+				  HINT = 'Leave them out for the defaults: 90 days, 365 days, 2 years.';
+	END IF;
+	IF keep_retired_models IS NULL OR keep_retired_models < 0 THEN
+		RAISE EXCEPTION 'keep_retired_models must be zero or more' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('Got %s.', coalesce(keep_retired_models::text, 'NULL')),
+			HINT = 'It is how many of the newest retired model versions are kept; the default is 5.';
+	END IF;
+	IF batch_size IS NULL OR batch_size < 1 THEN
+		RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('Got %s.', coalesce(batch_size::text, 'NULL'));
+	END IF;
+
+	LOOP
+		DELETE FROM stratum.churn_training_runs r
+		WHERE r.tenant_id = t AND r.run_id IN (
+			SELECT x.run_id FROM stratum.churn_training_runs x
+			WHERE x.tenant_id = t AND x.status IN ('succeeded', 'failed')
+			  AND coalesce(x.finished_at, x.updated_at) < now() - keep_training_runs
+			LIMIT batch_size);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		runs := runs + n;
+		EXIT WHEN n < batch_size;
+	END LOOP;
+
+	LOOP
+		DELETE FROM stratum.churn_intervention_enrolments e
+		WHERE e.tenant_id = t AND e.enrolment_id IN (
+			SELECT x.enrolment_id FROM stratum.churn_intervention_enrolments x
+			JOIN stratum.churn_interventions i ON i.tenant_id = x.tenant_id AND i.intervention_id = x.intervention_id
+			WHERE x.tenant_id = t AND x.outcome IN ('retained', 'churned')
+			  AND x.enrolled_at < now() - keep_enrolments
+			  AND x.enrolled_at <= now() - make_interval(days => i.cooldown_days)
+			LIMIT batch_size);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		enrolments := enrolments + n;
+		EXIT WHEN n < batch_size;
+	END LOOP;
+
+	DELETE FROM stratum.churn_score_history h
+	WHERE h.tenant_id = t AND h.day < ((now() - keep_score_history) AT TIME ZONE 'UTC')::date;
+	GET DIAGNOSTICS history = ROW_COUNT;
+
+	-- The model a rollback would deploy: the same query as
+	-- stratum_churn_model_rollback's.  Lock the registry rows of the tenant
+	-- that matter so a concurrent deploy or rollback cannot move it.
+	SELECT * INTO cur FROM stratum.churn_models m
+	WHERE m.tenant_id = t AND m.status = 'deployed' FOR UPDATE;
+	IF cur.model_id IS NOT NULL THEN
+		SELECT m.model_id INTO rollback_to FROM stratum.churn_models m
+		WHERE m.tenant_id = t AND m.status = 'retired' AND m.deployed_at < cur.deployed_at
+		ORDER BY m.deployed_at DESC LIMIT 1;
+	END IF;
+	WITH deleted AS (
+		DELETE FROM stratum.churn_models m
+		WHERE m.tenant_id = t AND m.status = 'retired'
+		  AND m.model_id IS DISTINCT FROM rollback_to
+		  AND m.model_id NOT IN (SELECT k.model_id FROM stratum.churn_models k
+								 WHERE k.tenant_id = t AND k.status = 'retired'
+								 ORDER BY k.version DESC LIMIT keep_retired_models)
+		  AND NOT EXISTS (SELECT 1 FROM stratum.churn_predictions c
+						  WHERE c.tenant_id = t AND c.model_id = m.model_id)
+		  AND NOT EXISTS (SELECT 1 FROM stratum.churn_score_history h
+						  WHERE h.tenant_id = t AND h.model_id = m.model_id)
+		RETURNING m.model_id)
+	SELECT coalesce(array_agg(model_id), '{}') INTO gone FROM deleted;
+	models := cardinality(gone);
+	IF models > 0 THEN
+		UPDATE stratum.churn_training_runs r SET model_id = NULL
+		WHERE r.tenant_id = t AND r.model_id = ANY (gone);
+	END IF;
+
+	RETURN jsonb_build_object('training_runs', runs, 'enrolments', enrolments,
+							  'models', models, 'score_history', history);
+END $$;
+
+COMMENT ON FUNCTION stratum_churn_purge(text, interval, interval, integer, interval, integer) IS
+	'Delete a tenant''s old churn data (finished training runs, decided enrolments, retired models, score history); returns the counts';
+
+/*
+ * stratum_internal.churn_purge_all
+ *		The daily system job churn_purge: stratum_churn_purge with its
+ *		defaults for every tenant.  One tenant's failure is recorded and does
+ *		not stop the others.  Returns the counts per tenant (tenants where
+ *		something was deleted or that failed) and the totals.
+ */
+CREATE FUNCTION stratum_internal.churn_purge_all() RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t		text;
+	r		jsonb;
+	k		text;
+	tenants	jsonb := '{}';
+	total	jsonb := '{"training_runs": 0, "enrolments": 0, "models": 0, "score_history": 0}';
+BEGIN
+	FOR t IN SELECT tenant_id FROM stratum.tenants ORDER BY 1 LOOP
+		BEGIN
+			r := @extschema@.stratum_churn_purge(tenant => t);
+			IF (SELECT sum(v::bigint) FROM jsonb_each_text(r) e(key, v)) > 0 THEN
+				tenants := tenants || jsonb_build_object(t, r);
+			END IF;
+			FOR k IN SELECT jsonb_object_keys(total) LOOP
+				total := jsonb_set(total, ARRAY[k], to_jsonb((total ->> k)::bigint + (r ->> k)::bigint));
+			END LOOP;
+		EXCEPTION WHEN OTHERS THEN
+			tenants := tenants || jsonb_build_object(t, jsonb_build_object('error', SQLERRM));
+		END;
+	END LOOP;
+	RETURN jsonb_build_object('tenants', tenants, 'total', total);
+END $$;
+
+COMMENT ON FUNCTION stratum_internal.churn_purge_all() IS 'Daily purge of old churn data of every tenant (system job churn_purge)';
+
+INSERT INTO stratum.job_schedules (tenant_id, name, schedule, timezone, command) VALUES
+	('_system', 'churn_purge', '15 4 * * *', 'UTC', 'SELECT stratum_internal.churn_purge_all()');
+

@@ -114,6 +114,21 @@ foreach my $from (@released)
 		SELECT stratum_job_schedule('nightly_report', '0 6 * * 1-5', 'SELECT 1', timezone => 'Europe/Berlin');
 		SELECT stratum_condition_compile('churn_probability > 50%', 'profile');
 	});
+	if ($from eq '0.1.0')
+	{
+		# What 0.2.0 changes in place: interventions get a segment; models
+		# trained by 0.1.0 are scored by 0.2.0's row-by-row scorer.
+		$node->safe_psql($db, q{
+			SET stratum.tenant = 'acme';
+			SELECT stratum_churn_intervention_create('Save', 'email', 'discount', min_probability => 0.7,
+				excluded_stages => '{churned,"it''s lost"}');
+			CREATE TABLE churn_data AS
+				SELECT i AS id, (i % 7)::float8 AS x, CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END AS c,
+					   (i % 3 = 0 OR i % 7 > 4) AS churned
+				FROM generate_series(1, 200) i;
+			SELECT stratum_churn_train('churn_data', 'churned', '{"algorithm": "logreg", "exclude": "id"}');
+		});
+	}
 	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'stratum'}),
 		$from, "installed $from");
 	my $rows_before = table_rows($db, 0);
@@ -153,6 +168,21 @@ foreach my $from (@released)
 	is($node->safe_psql($db, q{SELECT schedule || ' ' || command FROM stratum.job_schedules WHERE name = 'nightly_report'}),
 		'0 7 * * 1-5 SELECT 2', "$from: stratum_job_schedule after the update");
 
+	if ($from eq '0.1.0')
+	{
+		is($node->safe_psql($db, q{
+			SET stratum.tenant = 'acme';
+			SELECT segment FROM stratum.churn_interventions WHERE name = 'Save'}),
+			q{churn_probability >= 0.7 AND lifecycle_stage NOT IN ('churned', 'it''s lost')},
+			"$from: an intervention's threshold and stages became its segment");
+		is($node->safe_psql($db, q{
+			SET stratum.tenant = 'acme';
+			SELECT count(*) FILTER (WHERE p.probability = stratum_churn_probability(m.model_id, d.x, d.c))
+			FROM churn_data d, stratum.churn_models m,
+				 stratum_churn_predict(m.model_id, 'churn_data', key_column => 'id', top => 0) p
+			WHERE p.key = d.id}),
+			'200', "$from: a model trained before the update scores after it");
+	}
 	same_catalogs($db, 'fresh', "$from: updated catalogs are those of a fresh install");
 
 	# pg_dump | pg_restore of the updated database.
