@@ -75,12 +75,30 @@ typedef struct GbtState
 	ChurnModel *m;
 	const ChurnParams *p;
 	int			nf;
-	uint8	  **bins;			/* per feature, per data row */
 	int		   *nbins;			/* real bins per feature */
 	bool	   *is_cat;
-	double	   *g;				/* per data row */
+
+	/*
+	 * Rows are numbered locally, 0..ntrain-1 in the order of the train
+	 * array, and binned row-major (one row's bins in nf consecutive bytes),
+	 * so a histogram costs one cache line per row instead of one per row and
+	 * feature when the rows of a node come in partitioned (random) order.
+	 */
+	int64		ntrain;
+	uint8	   *tbins;			/* training rows' bins, row-major */
+	uint8	   *tlabel;			/* training rows' labels */
+	double	   *tscore;			/* training rows' logits so far */
+	int64		nvalid;
+	uint8	   *vbins;			/* validation rows' bins, row-major */
+	int64	   *idx;			/* local training rows, partitioned by the tree */
+
+	/*
+	 * Gradient and hessian of the row at idx[i], at position i: they move
+	 * with idx when a node is partitioned, so histograms and leaf sums read
+	 * them sequentially.
+	 */
+	double	   *g;
 	double	   *h;
-	int64	   *idx;			/* training rows, partitioned by the tree */
 } GbtState;
 
 /*
@@ -119,11 +137,28 @@ numeric_bin(const ChurnFeature *ft, double x)
 }
 
 /*
+ * cat_bin, num_bin
+ *		Tree bin of a level code or a number (missing: CHURN_MISSING_BIN).
+ */
+static inline uint8
+cat_bin(int32 code)
+{
+	return code < 0 ? CHURN_MISSING_BIN : (uint8) code;
+}
+
+static inline uint8
+num_bin(const ChurnFeature *ft, double x)
+{
+	return isnan(x) ? CHURN_MISSING_BIN : (uint8) numeric_bin(ft, x);
+}
+
+/*
  * make_bins
- *		Learn bin edges from the training rows and bin every row of the data.
+ *		Learn bin edges from the training rows and bin the training and
+ *		validation rows into s->tbins and s->vbins.
  */
 static void
-make_bins(GbtState *s, const int64 *train, int64 ntrain)
+make_bins(GbtState *s, const int64 *train, int64 ntrain, const int64 *valid, int64 nvalid)
 {
 	ChurnData  *d = s->d;
 	int			f;
@@ -134,7 +169,6 @@ make_bins(GbtState *s, const int64 *train, int64 ntrain)
 	{
 		ChurnColumn *c = &d->cols[f];
 		ChurnFeature *ft = &s->m->features[f];
-		uint8	   *b = palloc_extended(Max(d->nrows, 1), MCXT_ALLOC_HUGE);
 		int64		i;
 
 		ft->name = pstrdup(c->name);
@@ -151,8 +185,10 @@ make_bins(GbtState *s, const int64 *train, int64 ntrain)
 			ft->levels = palloc(sizeof(char *) * Max(c->nlevels, 1));
 			for (i = 0; i < c->nlevels; i++)
 				ft->levels[i] = pstrdup(c->levels[i]);
-			for (i = 0; i < d->nrows; i++)
-				b[i] = c->cat[i] < 0 ? CHURN_MISSING_BIN : (uint8) c->cat[i];
+			for (i = 0; i < ntrain; i++)
+				s->tbins[i * s->nf + f] = cat_bin(c->cat[train[i]]);
+			for (i = 0; i < nvalid; i++)
+				s->vbins[i * s->nf + f] = cat_bin(c->cat[valid[i]]);
 			s->nbins[f] = Max(c->nlevels, 1);
 			s->is_cat[f] = true;
 		}
@@ -199,12 +235,13 @@ make_bins(GbtState *s, const int64 *train, int64 ntrain)
 						ft->edges[ft->nedges++] = e;
 				}
 			}
-			for (i = 0; i < d->nrows; i++)
-				b[i] = isnan(c->num[i]) ? CHURN_MISSING_BIN : (uint8) numeric_bin(ft, c->num[i]);
+			for (i = 0; i < ntrain; i++)
+				s->tbins[i * s->nf + f] = num_bin(ft, c->num[train[i]]);
+			for (i = 0; i < nvalid; i++)
+				s->vbins[i * s->nf + f] = num_bin(ft, c->num[valid[i]]);
 			s->nbins[f] = ft->nedges + 1;
 			s->is_cat[f] = false;
 		}
-		s->bins[f] = b;
 	}
 	pfree(buf);
 }
@@ -213,26 +250,35 @@ make_bins(GbtState *s, const int64 *train, int64 ntrain)
  * build_hist
  *		Sum gradients, hessians and counts per feature and bin over
  *		idx[start, end).
+ *
+ * Rows are visited in idx order, each bin summing its rows in that order,
+ * so the sums (and the trees) do not depend on the memory layout.
  */
 static void
 build_hist(GbtState *s, HistEntry *hist, int64 start, int64 end)
 {
-	int			f;
+	int			nf = s->nf;
+	const uint8 *tbins = s->tbins;
+	const int64 *idx = s->idx;
+	const double *g = s->g;
+	const double *h = s->h;
+	int64		i;
 
-	memset(hist, 0, sizeof(HistEntry) * NBIN * s->nf);
-	for (f = 0; f < s->nf; f++)
+	memset(hist, 0, sizeof(HistEntry) * NBIN * nf);
+	for (i = start; i < end; i++)
 	{
-		const uint8 *bf = s->bins[f];
-		HistEntry  *hf = hist + f * NBIN;
-		int64		i;
+		const uint8 *rb = tbins + idx[i] * nf;
+		double		gi = g[i];
+		double		hi = h[i];
+		HistEntry  *hf = hist;
+		int			f;
 
-		for (i = start; i < end; i++)
+		for (f = 0; f < nf; f++, hf += NBIN)
 		{
-			int64		r = s->idx[i];
-			HistEntry  *e = &hf[bf[r]];
+			HistEntry  *e = &hf[rb[f]];
 
-			e->g += s->g[r];
-			e->h += s->h[r];
+			e->g += gi;
+			e->h += hi;
 			e->n++;
 		}
 	}
@@ -273,6 +319,16 @@ compare_cat(const void *a, const void *b)
 }
 
 /*
+ * can_split
+ *		Whether a leaf of n rows at a depth may be split at all.
+ */
+static inline bool
+can_split(const ChurnParams *p, int64 n, int depth)
+{
+	return n >= 2 * p->gbt_min_leaf && !(p->gbt_max_depth > 0 && depth >= p->gbt_max_depth);
+}
+
+/*
  * find_split
  *		The best split of a leaf over every feature, into leaf->split
  *		(gain 0 when there is none).
@@ -287,7 +343,7 @@ find_split(GbtState *s, GbtLeaf *leaf)
 
 	memset(&leaf->split, 0, sizeof(SplitInfo));
 	leaf->split.feature = -1;
-	if (n < 2 * p->gbt_min_leaf || (p->gbt_max_depth > 0 && leaf->depth >= p->gbt_max_depth))
+	if (!can_split(p, n, leaf->depth))
 		return;
 
 	for (f = 0; f < s->nf; f++)
@@ -408,10 +464,10 @@ goes_left(bool is_cat, int thr, bool missing_left, const uint64 *catset, int b)
 
 /*
  * leaf_binned
- *		Leaf reached by a data row, using the binned values.
+ *		Leaf reached by a row from its row-major bins.
  */
 static int
-leaf_binned(GbtState *s, const ChurnTree *t, int64 r)
+leaf_binned(GbtState *s, const ChurnTree *t, const uint8 *rb)
 {
 	int			node = 0;
 
@@ -420,7 +476,7 @@ leaf_binned(GbtState *s, const ChurnTree *t, int64 r)
 		int			f = t->feature[node];
 
 		node = goes_left(s->is_cat[f], t->bin[node], t->missing_left[node],
-						 &t->catset[node * 4], s->bins[f][r])
+						 &t->catset[node * 4], rb[f])
 			? t->left[node] : t->right[node];
 	}
 	return node;
@@ -429,10 +485,11 @@ leaf_binned(GbtState *s, const ChurnTree *t, int64 r)
 /*
  * grow_tree
  *		Grow one tree on the current gradients; adds the leaf values to the
- *		training rows' scores.
+ *		training rows' scores.  s->idx must hold 0..ntrain-1 in order and
+ *		s->g, s->h the rows' gradients in that order.
  */
 static void
-grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
+grow_tree(GbtState *s, ChurnTree *t)
 {
 	const ChurnParams *p = s->p;
 	int			max_leaves = Max(p->gbt_max_leaves, 2);
@@ -440,6 +497,10 @@ grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
 	GbtLeaf    *leaves = palloc0(sizeof(GbtLeaf) * max_leaves);
 	int			nleaves = 1;
 	double		lr = p->gbt_learning_rate;
+	int64		ntrain = s->ntrain;
+	int64	   *idx = s->idx;
+	double	   *g = s->g;
+	double	   *h = s->h;
 	int64		i;
 	int			l;
 
@@ -460,8 +521,8 @@ grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
 	build_hist(s, leaves[0].hist, 0, ntrain);
 	for (i = 0; i < ntrain; i++)
 	{
-		leaves[0].G += s->g[s->idx[i]];
-		leaves[0].H += s->h[s->idx[i]];
+		leaves[0].G += g[i];
+		leaves[0].H += h[i];
 	}
 	t->value[0] = -leaves[0].G / (leaves[0].H + p->gbt_l2) * lr;
 	find_split(s, &leaves[0]);
@@ -490,19 +551,29 @@ grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
 		f = sp.feature;
 		node = pl->node;
 
-		/* Partition the rows of the leaf in place: left ones first. */
+		/*
+		 * Partition the rows of the leaf in place, left ones first, moving
+		 * their gradients along.
+		 */
 		a = pl->start;
 		b = pl->end - 1;
 		while (a <= b)
 		{
-			if (goes_left(s->is_cat[f], sp.bin, sp.missing_left, sp.catset, s->bins[f][s->idx[a]]))
+			if (goes_left(s->is_cat[f], sp.bin, sp.missing_left, sp.catset,
+						  s->tbins[idx[a] * s->nf + f]))
 				a++;
 			else
 			{
-				int64		tmp = s->idx[a];
+				int64		ti = idx[a];
+				double		tg = g[a],
+							th = h[a];
 
-				s->idx[a] = s->idx[b];
-				s->idx[b] = tmp;
+				idx[a] = idx[b];
+				g[a] = g[b];
+				h[a] = h[b];
+				idx[b] = ti;
+				g[b] = tg;
+				h[b] = th;
 				b--;
 			}
 		}
@@ -530,14 +601,26 @@ grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
 		ll->node = t->nnodes;
 		t->nnodes += 2;
 
-		/* Histograms: build the smaller child, subtract for the larger. */
-		rl->hist = palloc_extended(sizeof(HistEntry) * NBIN * s->nf, MCXT_ALLOC_HUGE);
+		/*
+		 * Histograms: build the smaller child, subtract for the larger.  When
+		 * neither child can be split again (no leaf left to grow, depth
+		 * limit, too few rows) they need none: find_split would not look.
+		 */
+		if (nleaves >= max_leaves ||
+			(!can_split(p, ll->end - ll->start, ll->depth) &&
+			 !can_split(p, rl->end - rl->start, rl->depth)))
+		{
+			pfree(ll->hist);
+			ll->hist = rl->hist = NULL;
+		}
+		else
 		{
 			HistEntry  *parent = ll->hist;
 			HistEntry  *big;
 			int64		k;
 			bool		left_small = (ll->end - ll->start) <= (rl->end - rl->start);
 
+			rl->hist = palloc_extended(sizeof(HistEntry) * NBIN * s->nf, MCXT_ALLOC_HUGE);
 			small_hist = rl->hist;
 			if (left_small)
 				build_hist(s, small_hist, ll->start, ll->end);
@@ -560,18 +643,27 @@ grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
 		ll->G = ll->H = rl->G = rl->H = 0;
 		for (i = ll->start; i < ll->end; i++)
 		{
-			ll->G += s->g[s->idx[i]];
-			ll->H += s->h[s->idx[i]];
+			ll->G += g[i];
+			ll->H += h[i];
 		}
 		for (i = rl->start; i < rl->end; i++)
 		{
-			rl->G += s->g[s->idx[i]];
-			rl->H += s->h[s->idx[i]];
+			rl->G += g[i];
+			rl->H += h[i];
 		}
 		t->value[ll->node] = -ll->G / (ll->H + p->gbt_l2) * lr;
 		t->value[rl->node] = -rl->G / (rl->H + p->gbt_l2) * lr;
-		find_split(s, ll);
-		find_split(s, rl);
+		if (ll->hist)
+		{
+			find_split(s, ll);
+			find_split(s, rl);
+		}
+		else
+		{
+			memset(&ll->split, 0, sizeof(SplitInfo));
+			memset(&rl->split, 0, sizeof(SplitInfo));
+			ll->split.feature = rl->split.feature = -1;
+		}
 	}
 
 	for (l = 0; l < nleaves; l++)
@@ -579,8 +671,9 @@ grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
 		double		v = t->value[leaves[l].node];
 
 		for (i = leaves[l].start; i < leaves[l].end; i++)
-			score[s->idx[i]] += v;
-		pfree(leaves[l].hist);
+			s->tscore[idx[i]] += v;
+		if (leaves[l].hist)
+			pfree(leaves[l].hist);
 	}
 	pfree(leaves);
 }
@@ -598,7 +691,7 @@ churn_gbt_fit(ChurnData *d, const int64 *train, int64 ntrain, const int64 *valid
 {
 	GbtState	s;
 	ChurnModel *m = palloc0(sizeof(ChurnModel));
-	double	   *score = palloc_extended(sizeof(double) * Max(d->nrows, 1), MCXT_ALLOC_HUGE);
+	double	   *vscore;
 	double		pos = 0,
 				base,
 				best_loss = INFINITY;
@@ -611,26 +704,37 @@ churn_gbt_fit(ChurnData *d, const int64 *train, int64 ntrain, const int64 *valid
 	s.m = m;
 	s.p = p;
 	s.nf = d->ncols;
+	s.ntrain = ntrain;
+	s.nvalid = nvalid;
 	m->algorithm = CHURN_GBT;
 	m->nfeatures = d->ncols;
 	m->features = palloc0(sizeof(ChurnFeature) * d->ncols);
 	m->trees = palloc0(sizeof(ChurnTree) * Max(max_iter, 1));
-	s.bins = palloc0(sizeof(uint8 *) * s.nf);
 	s.nbins = palloc0(sizeof(int) * s.nf);
 	s.is_cat = palloc0(sizeof(bool) * s.nf);
-	s.g = palloc_extended(sizeof(double) * Max(d->nrows, 1), MCXT_ALLOC_HUGE);
-	s.h = palloc_extended(sizeof(double) * Max(d->nrows, 1), MCXT_ALLOC_HUGE);
+	s.tbins = palloc_extended(Max(ntrain * s.nf, 1), MCXT_ALLOC_HUGE);
+	s.vbins = palloc_extended(Max(nvalid * s.nf, 1), MCXT_ALLOC_HUGE);
+	s.tlabel = palloc_extended(Max(ntrain, 1), MCXT_ALLOC_HUGE);
+	s.tscore = palloc_extended(sizeof(double) * Max(ntrain, 1), MCXT_ALLOC_HUGE);
+	vscore = palloc_extended(sizeof(double) * Max(nvalid, 1), MCXT_ALLOC_HUGE);
+	s.g = palloc_extended(sizeof(double) * Max(ntrain, 1), MCXT_ALLOC_HUGE);
+	s.h = palloc_extended(sizeof(double) * Max(ntrain, 1), MCXT_ALLOC_HUGE);
 	s.idx = palloc_extended(sizeof(int64) * Max(ntrain, 1), MCXT_ALLOC_HUGE);
 
 	churn_progress(progress, "binning features", ntrain, 0);
-	make_bins(&s, train, ntrain);
+	make_bins(&s, train, ntrain, valid, nvalid);
 
 	for (i = 0; i < ntrain; i++)
-		pos += d->label[train[i]];
+	{
+		s.tlabel[i] = d->label[train[i]];
+		pos += s.tlabel[i];
+	}
 	base = log(pos / (ntrain - pos));
 	m->intercept = base;
-	for (i = 0; i < d->nrows; i++)
-		score[i] = base;
+	for (i = 0; i < ntrain; i++)
+		s.tscore[i] = base;
+	for (i = 0; i < nvalid; i++)
+		vscore[i] = base;
 
 	for (it = 0; it < max_iter; it++)
 	{
@@ -639,14 +743,13 @@ churn_gbt_fit(ChurnData *d, const int64 *train, int64 ntrain, const int64 *valid
 		CHECK_FOR_INTERRUPTS();
 		for (i = 0; i < ntrain; i++)
 		{
-			int64		r = train[i];
-			double		q = churn_sigmoid(score[r]);
+			double		q = churn_sigmoid(s.tscore[i]);
 
-			s.g[r] = q - d->label[r];
-			s.h[r] = Max(q * (1 - q), 1e-16);
-			s.idx[i] = r;
+			s.g[i] = q - s.tlabel[i];
+			s.h[i] = Max(q * (1 - q), 1e-16);
+			s.idx[i] = i;
 		}
-		grow_tree(&s, t, ntrain, score);
+		grow_tree(&s, t);
 		m->ntrees = it + 1;
 
 		if (nvalid > 0)
@@ -655,12 +758,11 @@ churn_gbt_fit(ChurnData *d, const int64 *train, int64 ntrain, const int64 *valid
 
 			for (i = 0; i < nvalid; i++)
 			{
-				int64		r = valid[i];
 				double		z;
 
-				score[r] += t->value[leaf_binned(&s, t, r)];
-				z = score[r];
-				loss += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - (d->label[r] ? z : 0);
+				vscore[i] += t->value[leaf_binned(&s, t, s.vbins + i * s.nf)];
+				z = vscore[i];
+				loss += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - (d->label[valid[i]] ? z : 0);
 			}
 			loss /= nvalid;
 			if (loss < best_loss - 1e-7)
@@ -678,6 +780,18 @@ churn_gbt_fit(ChurnData *d, const int64 *train, int64 ntrain, const int64 *valid
 	}
 	m->ntrees = Max(best, 1);
 	*best_iter = m->ntrees;
+
+	/* The working arrays can be large; the model outlives them. */
+	pfree(s.nbins);
+	pfree(s.is_cat);
+	pfree(s.tbins);
+	pfree(s.vbins);
+	pfree(s.tlabel);
+	pfree(s.tscore);
+	pfree(vscore);
+	pfree(s.g);
+	pfree(s.h);
+	pfree(s.idx);
 	return m;
 }
 
