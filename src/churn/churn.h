@@ -130,6 +130,8 @@ typedef struct ChurnModel
 	double		intercept;		/* logreg intercept, or trees' base score */
 	int			ntrees;
 	ChurnTree  *trees;
+	/* trees laid out for scoring; churn_gbt.c builds it on first use */
+	struct ChurnGbtScorer *scorer;
 } ChurnModel;
 
 /* Hyper-parameters and options of one training run. */

@@ -23,6 +23,8 @@
  *	- Every node keeps its value, so a prediction can be split into
  *	  per-feature contributions along its path (Saabas): they add up to the
  *	  logit minus the bias exactly.
+ *	- Scoring lays a model's trees out once (see ChurnGbtScorer) and compares
+ *	  a row's raw values with thresholds, without binning the row.
  *
  * No randomness: the same data and parameters give the same trees.
  *
@@ -33,6 +35,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "utils/float.h"
 
 #include "churn/churn.h"
 
@@ -796,13 +799,12 @@ churn_gbt_fit(ChurnData *d, const int64 *train, int64 ntrain, const int64 *valid
 }
 
 /*
- * churn_gbt_logit
- *		Logit of a row from its raw values; with contrib, the Saabas
- *		contribution of each feature (change of node value along the path),
- *		which add up to logit - (base score + sum of root values).
+ * gbt_logit_binned
+ *		churn_gbt_logit for a model that the scorer cannot lay out: bins the
+ *		row once, then walks the trees comparing bins.
  */
-double
-churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *contrib)
+static double
+gbt_logit_binned(const ChurnModel *m, const ChurnData *d, int64 row, double *contrib)
 {
 	double		z = m->intercept;
 	int			t,
@@ -843,5 +845,282 @@ churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *cont
 	}
 	if (bins != bins_local)
 		pfree(bins);
+	return z;
+}
+
+/*
+ * Scoring layout of the trees.
+ *
+ * Every node of every tree in one array of 16-byte nodes, the two children
+ * of a node next to each other, so a walk touches one small node per level
+ * instead of seven parallel arrays.  A numeric split compares the raw value
+ * with a threshold instead of the value's bin: numeric_bin(x) counts the
+ * edges below x, so for sorted edges "bin <= b" is exactly "x <= edges[b]",
+ * and the row needs no binning.  Missing values (NaN, or a negative level
+ * code) follow missing_left; a text split tests its level in a 256-bit set.
+ * Node values are kept apart: only contributions need inner ones.
+ */
+#define SNODE_MISSING_LEFT	0x01
+#define SNODE_CATEGORICAL	0x02
+
+typedef struct ScorerNode
+{
+	union
+	{
+		double		thr;		/* numeric: x <= thr goes left */
+		double		leaf;		/* leaf: its value */
+		uint32		catset;		/* text: index of its level set */
+	}			u;
+	int32		left;			/* left child; the right one follows it */
+	int16		feature;		/* -1 for a leaf */
+	uint8		flags;
+} ScorerNode;
+
+typedef struct ChurnGbtScorer
+{
+	bool		usable;			/* false: score with gbt_logit_binned */
+	int			ntrees;			/* m->ntrees it was built for */
+	int32	   *root;			/* per tree */
+	ScorerNode *nodes;
+	double	   *value;			/* per node, for contributions */
+	uint64	   *catsets;		/* 4 words per text split */
+} ChurnGbtScorer;
+
+/*
+ * scorer_build
+ *		Lay out a model's trees for scoring, in the model's memory context.
+ *		Models the layout cannot score exactly as gbt_logit_binned does
+ *		(only possible for stored models not made by churn_gbt_fit) get an
+ *		unusable scorer.
+ */
+static ChurnGbtScorer *
+scorer_build(const ChurnModel *m)
+{
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext((void *) m));
+	ChurnGbtScorer *sc = palloc0(sizeof(ChurnGbtScorer));
+	int64		total = 0,
+				ncat = 0;
+	int			f,
+				t;
+
+	sc->ntrees = m->ntrees;
+	MemoryContextSwitchTo(old);
+
+	/*
+	 * The threshold form needs edges sorted and not NaN, and fewer than
+	 * CHURN_MISSING_BIN of them (a bin of 255 would read as missing).
+	 */
+	if (m->nfeatures > PG_INT16_MAX)
+		return sc;
+	for (f = 0; f < m->nfeatures; f++)
+	{
+		const ChurnFeature *ft = &m->features[f];
+		int			e;
+
+		if (ft->kind != CHURN_NUMERIC)
+			continue;
+		if (ft->nedges >= CHURN_MISSING_BIN)
+			return sc;
+		for (e = 0; e < ft->nedges; e++)
+			if (isnan(ft->edges[e]) || (e > 0 && ft->edges[e] < ft->edges[e - 1]))
+				return sc;
+	}
+	for (t = 0; t < m->ntrees; t++)
+	{
+		const ChurnTree *tr = &m->trees[t];
+		int			n;
+
+		for (n = 0; n < tr->nnodes; n++)
+			if (tr->feature[n] >= 0)
+			{
+				/* children must be adjacent (churn_gbt_fit makes them so) */
+				if (tr->right[n] != tr->left[n] + 1)
+					return sc;
+				if (m->features[tr->feature[n]].kind == CHURN_CATEGORICAL)
+					ncat++;
+			}
+		total += tr->nnodes;
+	}
+	if (total > PG_INT32_MAX / 2 || ncat > PG_INT32_MAX / 8)
+		return sc;
+
+	old = MemoryContextSwitchTo(GetMemoryChunkContext((void *) m));
+	sc->root = palloc(sizeof(int32) * Max(m->ntrees, 1));
+	sc->nodes = palloc_extended(sizeof(ScorerNode) * Max(total, 1), MCXT_ALLOC_HUGE);
+	sc->value = palloc_extended(sizeof(double) * Max(total, 1), MCXT_ALLOC_HUGE);
+	sc->catsets = palloc_extended(sizeof(uint64) * 4 * Max(ncat, 1), MCXT_ALLOC_HUGE);
+	MemoryContextSwitchTo(old);
+
+	total = ncat = 0;
+	for (t = 0; t < m->ntrees; t++)
+	{
+		const ChurnTree *tr = &m->trees[t];
+		int			n;
+
+		sc->root[t] = (int32) total;
+		for (n = 0; n < tr->nnodes; n++)
+		{
+			ScorerNode *sn = &sc->nodes[total + n];
+
+			memset(sn, 0, sizeof(ScorerNode));
+			sc->value[total + n] = tr->value[n];
+			sn->feature = (int16) Max(tr->feature[n], -1);
+			if (tr->feature[n] < 0)
+			{
+				sn->u.leaf = tr->value[n];
+				continue;
+			}
+			sn->left = (int32) total + tr->left[n];
+			sn->flags = tr->missing_left[n] ? SNODE_MISSING_LEFT : 0;
+			if (m->features[tr->feature[n]].kind == CHURN_CATEGORICAL)
+			{
+				sn->flags |= SNODE_CATEGORICAL;
+				sn->u.catset = (uint32) ncat;
+				memcpy(&sc->catsets[ncat * 4], &tr->catset[n * 4], sizeof(uint64) * 4);
+				ncat++;
+			}
+			else
+			{
+				const ChurnFeature *ft = &m->features[tr->feature[n]];
+				int			b = tr->bin[n];
+
+				/*
+				 * bin <= b: never for b < 0 (nothing compares true with
+				 * NaN), always for b at or past the last bin.
+				 */
+				if (b < 0)
+					sn->u.thr = get_float8_nan();
+				else if (b >= ft->nedges)
+					sn->u.thr = get_float8_infinity();
+				else
+					sn->u.thr = ft->edges[b];
+			}
+		}
+		total += tr->nnodes;
+	}
+	sc->usable = true;
+	return sc;
+}
+
+/*
+ * scorer_goes_left
+ *		Whether a row's value (NaN when missing; the level code for text)
+ *		goes to the left child of an inner node.
+ */
+static inline bool
+scorer_goes_left(const ChurnGbtScorer *sc, const ScorerNode *sn, double x)
+{
+	if (likely(!(sn->flags & SNODE_CATEGORICAL)))
+		return (x <= sn->u.thr) | ((isnan(x) != 0) & (sn->flags & SNODE_MISSING_LEFT));
+	if (isnan(x))
+		return (sn->flags & SNODE_MISSING_LEFT) != 0;
+	{
+		int			code = (int) x;
+		const uint64 *set = &sc->catsets[sn->u.catset * 4];
+
+		return (set[code >> 6] >> (code & 63)) & 1;
+	}
+}
+
+/*
+ * churn_gbt_logit
+ *		Logit of a row from its raw values; with contrib, the Saabas
+ *		contribution of each feature (change of node value along the path),
+ *		which add up to logit - (base score + sum of root values).
+ *
+ * The model is const to its callers but caches its scoring layout, built on
+ * the first call (in the model's memory context, so it lives as long).
+ */
+double
+churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *contrib)
+{
+	const ChurnGbtScorer *sc = m->scorer;
+	const ScorerNode *nodes;
+	double		z = m->intercept;
+	double		x_local[64];
+	double	   *x;
+	int			t,
+				f;
+
+	if (sc == NULL || sc->ntrees != m->ntrees)
+	{
+		((ChurnModel *) m)->scorer = scorer_build(m);
+		sc = m->scorer;
+	}
+	if (!sc->usable)
+		return gbt_logit_binned(m, d, row, contrib);
+
+	/*
+	 * The row's values as doubles: NaN for missing, the level code for text
+	 * (codes past the 255 of a level set are read as missing, like the
+	 * missing bin they would alias).
+	 */
+	x = m->nfeatures <= lengthof(x_local) ? x_local : palloc(sizeof(double) * m->nfeatures);
+	for (f = 0; f < m->nfeatures; f++)
+	{
+		const ChurnColumn *c = &d->cols[f];
+
+		if (m->features[f].kind == CHURN_NUMERIC)
+			x[f] = c->num[row];
+		else
+			x[f] = c->cat[row] < 0 || c->cat[row] >= CHURN_MISSING_BIN
+				? get_float8_nan() : (double) c->cat[row];
+	}
+
+	nodes = sc->nodes;
+	if (contrib == NULL)
+	{
+		for (t = 0; t < m->ntrees; t++)
+		{
+			const ScorerNode *sn = &nodes[sc->root[t]];
+
+			while (sn->feature >= 0)
+				sn = &nodes[sn->left + !scorer_goes_left(sc, sn, x[sn->feature])];
+			z += sn->u.leaf;
+		}
+	}
+	else
+	{
+		memset(contrib, 0, sizeof(double) * m->nfeatures);
+		for (t = 0; t < m->ntrees; t++)
+		{
+			int32		n = sc->root[t];
+
+			while (nodes[n].feature >= 0)
+			{
+				int32		next;
+
+				f = nodes[n].feature;
+				next = nodes[n].left + !scorer_goes_left(sc, &nodes[n], x[f]);
+				contrib[f] += sc->value[next] - sc->value[n];
+				n = next;
+			}
+			z += sc->value[n];
+		}
+	}
+	if (x != x_local)
+		pfree(x);
+
+#ifdef CHURN_GBT_VERIFY
+
+	/*
+	 * Build with COPT=-DCHURN_GBT_VERIFY to check every score against the
+	 * binned walk, bit for bit.
+	 */
+	{
+		double	   *c2 = contrib ? palloc(sizeof(double) * m->nfeatures) : NULL;
+		double		z2 = gbt_logit_binned(m, d, row, c2);
+
+		if (z2 != z)
+			elog(ERROR, "churn scorer: row " INT64_FORMAT " logit %.17g, binned walk %.17g",
+				 row, z, z2);
+		for (f = 0; contrib && f < m->nfeatures; f++)
+			if (c2[f] != contrib[f])
+				elog(ERROR, "churn scorer: row " INT64_FORMAT " feature %d contribution %.17g, binned walk %.17g",
+					 row, f, contrib[f], c2[f]);
+		if (c2)
+			pfree(c2);
+	}
+#endif
 	return z;
 }
