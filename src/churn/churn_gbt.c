@@ -44,6 +44,17 @@
 #define MIN_HESS	1e-3
 #define BIN_SAMPLE	200000
 
+/*
+ * Rows of a partitioned node come in random order: their bins are fetched
+ * this many rows ahead of use, so the cache misses overlap.
+ */
+#define PREFETCH_AHEAD	16
+#if defined(__GNUC__)
+#define gbt_prefetch(p) __builtin_prefetch(p)
+#else
+#define gbt_prefetch(p) ((void) 0)
+#endif
+
 typedef struct HistEntry
 {
 	double		g;
@@ -275,6 +286,9 @@ build_hist(GbtState *s, HistEntry *hist, int64 start, int64 end)
 		double		hi = h[i];
 		HistEntry  *hf = hist;
 		int			f;
+
+		if (i + PREFETCH_AHEAD < end)
+			gbt_prefetch(tbins + idx[i + PREFETCH_AHEAD] * nf);
 
 		for (f = 0; f < nf; f++, hf += NBIN)
 		{
@@ -562,6 +576,11 @@ grow_tree(GbtState *s, ChurnTree *t)
 		b = pl->end - 1;
 		while (a <= b)
 		{
+			if (a + PREFETCH_AHEAD <= b)
+			{
+				gbt_prefetch(s->tbins + idx[a + PREFETCH_AHEAD] * s->nf + f);
+				gbt_prefetch(s->tbins + idx[b - PREFETCH_AHEAD] * s->nf + f);
+			}
 			if (goes_left(s->is_cat[f], sp.bin, sp.missing_left, sp.catset,
 						  s->tbins[idx[a] * s->nf + f]))
 				a++;
@@ -858,21 +877,30 @@ gbt_logit_binned(const ChurnModel *m, const ChurnData *d, int64 row, double *con
  * edges below x, so for sorted edges "bin <= b" is exactly "x <= edges[b]",
  * and the row needs no binning.  Missing values (NaN, or a negative level
  * code) follow missing_left; a text split tests its level in a 256-bit set.
- * Node values are kept apart: only contributions need inner ones.
+ * Node values are kept apart.
+ *
+ * A leaf is a split that always goes "left" to itself: it reads a slot of
+ * the row that is always 0 against a threshold of +inf.  So a walk may go
+ * on past a leaf, and without contributions SCORER_LANES trees are walked
+ * in lockstep for as many steps as the deepest of them needs: their
+ * dependent loads overlap instead of waiting for one another (a tree walk
+ * is a chain of loads, each address depending on the previous compare).
  */
 #define SNODE_MISSING_LEFT	0x01
 #define SNODE_CATEGORICAL	0x02
+#define SNODE_LEAF			0x04
+#define SCORER_LANES		8
 
 typedef struct ScorerNode
 {
 	union
 	{
-		double		thr;		/* numeric: x <= thr goes left */
-		double		leaf;		/* leaf: its value */
+		double		thr;		/* numeric: x <= thr goes left; leaf: +inf */
 		uint32		catset;		/* text: index of its level set */
 	}			u;
-	int32		left;			/* left child; the right one follows it */
-	int16		feature;		/* -1 for a leaf */
+	int32		left;			/* left child, the right one follows it; leaf:
+								 * itself */
+	int16		feature;		/* leaf: nfeatures, the row's slot holding 0 */
 	uint8		flags;
 } ScorerNode;
 
@@ -881,8 +909,9 @@ typedef struct ChurnGbtScorer
 	bool		usable;			/* false: score with gbt_logit_binned */
 	int			ntrees;			/* m->ntrees it was built for */
 	int32	   *root;			/* per tree */
+	int32	   *depth;			/* per tree: steps from the root to any leaf */
 	ScorerNode *nodes;
-	double	   *value;			/* per node, for contributions */
+	double	   *value;			/* per node */
 	uint64	   *catsets;		/* 4 words per text split */
 } ChurnGbtScorer;
 
@@ -910,7 +939,7 @@ scorer_build(const ChurnModel *m)
 	 * The threshold form needs edges sorted and not NaN, and fewer than
 	 * CHURN_MISSING_BIN of them (a bin of 255 would read as missing).
 	 */
-	if (m->nfeatures > PG_INT16_MAX)
+	if (m->nfeatures >= PG_INT16_MAX)
 		return sc;
 	for (f = 0; f < m->nfeatures; f++)
 	{
@@ -946,6 +975,7 @@ scorer_build(const ChurnModel *m)
 
 	old = MemoryContextSwitchTo(GetMemoryChunkContext((void *) m));
 	sc->root = palloc(sizeof(int32) * Max(m->ntrees, 1));
+	sc->depth = palloc0(sizeof(int32) * Max(m->ntrees, 1));
 	sc->nodes = palloc_extended(sizeof(ScorerNode) * Max(total, 1), MCXT_ALLOC_HUGE);
 	sc->value = palloc_extended(sizeof(double) * Max(total, 1), MCXT_ALLOC_HUGE);
 	sc->catsets = palloc_extended(sizeof(uint64) * 4 * Max(ncat, 1), MCXT_ALLOC_HUGE);
@@ -957,6 +987,9 @@ scorer_build(const ChurnModel *m)
 		const ChurnTree *tr = &m->trees[t];
 		int			n;
 
+		/* node depths, parents first: children have higher numbers */
+		int32	   *nd = palloc0(sizeof(int32) * Max(tr->nnodes, 1));
+
 		sc->root[t] = (int32) total;
 		for (n = 0; n < tr->nnodes; n++)
 		{
@@ -964,12 +997,18 @@ scorer_build(const ChurnModel *m)
 
 			memset(sn, 0, sizeof(ScorerNode));
 			sc->value[total + n] = tr->value[n];
-			sn->feature = (int16) Max(tr->feature[n], -1);
 			if (tr->feature[n] < 0)
 			{
-				sn->u.leaf = tr->value[n];
+				sn->feature = (int16) m->nfeatures;
+				sn->flags = SNODE_LEAF;
+				sn->u.thr = get_float8_infinity();
+				sn->left = (int32) (total + n);
 				continue;
 			}
+			sn->feature = (int16) tr->feature[n];
+			nd[tr->left[n]] = Max(nd[tr->left[n]], nd[n] + 1);
+			nd[tr->right[n]] = Max(nd[tr->right[n]], nd[n] + 1);
+			sc->depth[t] = Max(sc->depth[t], nd[n] + 1);
 			sn->left = (int32) total + tr->left[n];
 			sn->flags = tr->missing_left[n] ? SNODE_MISSING_LEFT : 0;
 			if (m->features[tr->feature[n]].kind == CHURN_CATEGORICAL)
@@ -996,6 +1035,7 @@ scorer_build(const ChurnModel *m)
 					sn->u.thr = ft->edges[b];
 			}
 		}
+		pfree(nd);
 		total += tr->nnodes;
 	}
 	sc->usable = true;
@@ -1037,7 +1077,7 @@ churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *cont
 	const ChurnGbtScorer *sc = m->scorer;
 	const ScorerNode *nodes;
 	double		z = m->intercept;
-	double		x_local[64];
+	double		x_local[65];
 	double	   *x;
 	int			t,
 				f;
@@ -1055,7 +1095,7 @@ churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *cont
 	 * (codes past the 255 of a level set are read as missing, like the
 	 * missing bin they would alias).
 	 */
-	x = m->nfeatures <= lengthof(x_local) ? x_local : palloc(sizeof(double) * m->nfeatures);
+	x = m->nfeatures < lengthof(x_local) ? x_local : palloc(sizeof(double) * (m->nfeatures + 1));
 	for (f = 0; f < m->nfeatures; f++)
 	{
 		const ChurnColumn *c = &d->cols[f];
@@ -1066,17 +1106,41 @@ churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *cont
 			x[f] = c->cat[row] < 0 || c->cat[row] >= CHURN_MISSING_BIN
 				? get_float8_nan() : (double) c->cat[row];
 	}
+	x[m->nfeatures] = 0;		/* what leaves compare */
 
 	nodes = sc->nodes;
 	if (contrib == NULL)
 	{
-		for (t = 0; t < m->ntrees; t++)
+		/* Lanes of trees in lockstep; leaf values added in tree order. */
+		for (t = 0; t + SCORER_LANES <= m->ntrees; t += SCORER_LANES)
+		{
+			int32		n[SCORER_LANES];
+			int32		steps = 0;
+			int			j,
+						k;
+
+			for (j = 0; j < SCORER_LANES; j++)
+			{
+				n[j] = sc->root[t + j];
+				steps = Max(steps, sc->depth[t + j]);
+			}
+			for (k = 0; k < steps; k++)
+				for (j = 0; j < SCORER_LANES; j++)
+				{
+					const ScorerNode *sn = &nodes[n[j]];
+
+					n[j] = sn->left + !scorer_goes_left(sc, sn, x[sn->feature]);
+				}
+			for (j = 0; j < SCORER_LANES; j++)
+				z += sc->value[n[j]];
+		}
+		for (; t < m->ntrees; t++)
 		{
 			const ScorerNode *sn = &nodes[sc->root[t]];
 
-			while (sn->feature >= 0)
+			while (!(sn->flags & SNODE_LEAF))
 				sn = &nodes[sn->left + !scorer_goes_left(sc, sn, x[sn->feature])];
-			z += sn->u.leaf;
+			z += sc->value[sn - nodes];
 		}
 	}
 	else
@@ -1086,7 +1150,7 @@ churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *cont
 		{
 			int32		n = sc->root[t];
 
-			while (nodes[n].feature >= 0)
+			while (!(nodes[n].flags & SNODE_LEAF))
 			{
 				int32		next;
 
