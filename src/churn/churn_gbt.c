@@ -881,15 +881,17 @@ gbt_logit_binned(const ChurnModel *m, const ChurnData *d, int64 row, double *con
  *
  * A leaf is a split that always goes "left" to itself: it reads a slot of
  * the row that is always 0 against a threshold of +inf.  So a walk may go
- * on past a leaf, and without contributions SCORER_LANES trees are walked
- * in lockstep for as many steps as the deepest of them needs: their
- * dependent loads overlap instead of waiting for one another (a tree walk
- * is a chain of loads, each address depending on the previous compare).
+ * on past a leaf, and SCORER_LANES trees are walked in lockstep for as many
+ * steps as the deepest of them needs: their dependent loads overlap instead
+ * of waiting for one another (a tree walk is a chain of loads, each address
+ * depending on the previous compare).  With contributions the lanes' paths
+ * are recorded and summed afterwards.
  */
 #define SNODE_MISSING_LEFT	0x01
 #define SNODE_CATEGORICAL	0x02
 #define SNODE_LEAF			0x04
 #define SCORER_LANES		8
+#define SCORER_MAX_PATH		32	/* deeper lanes with contributions: one tree at a time */
 
 typedef struct ScorerNode
 {
@@ -1109,58 +1111,67 @@ churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *cont
 	x[m->nfeatures] = 0;		/* what leaves compare */
 
 	nodes = sc->nodes;
-	if (contrib == NULL)
-	{
-		/* Lanes of trees in lockstep; leaf values added in tree order. */
-		for (t = 0; t + SCORER_LANES <= m->ntrees; t += SCORER_LANES)
-		{
-			int32		n[SCORER_LANES];
-			int32		steps = 0;
-			int			j,
-						k;
-
-			for (j = 0; j < SCORER_LANES; j++)
-			{
-				n[j] = sc->root[t + j];
-				steps = Max(steps, sc->depth[t + j]);
-			}
-			for (k = 0; k < steps; k++)
-				for (j = 0; j < SCORER_LANES; j++)
-				{
-					const ScorerNode *sn = &nodes[n[j]];
-
-					n[j] = sn->left + !scorer_goes_left(sc, sn, x[sn->feature]);
-				}
-			for (j = 0; j < SCORER_LANES; j++)
-				z += sc->value[n[j]];
-		}
-		for (; t < m->ntrees; t++)
-		{
-			const ScorerNode *sn = &nodes[sc->root[t]];
-
-			while (!(sn->flags & SNODE_LEAF))
-				sn = &nodes[sn->left + !scorer_goes_left(sc, sn, x[sn->feature])];
-			z += sc->value[sn - nodes];
-		}
-	}
-	else
-	{
+	if (contrib)
 		memset(contrib, 0, sizeof(double) * m->nfeatures);
-		for (t = 0; t < m->ntrees; t++)
+
+	/*
+	 * Lanes of trees in lockstep.  Leaf values are added in tree order, and
+	 * contributions from the recorded paths, tree after tree and along each
+	 * path, so every sum is made in the order of a one-tree walk.
+	 */
+	for (t = 0; t + SCORER_LANES <= m->ntrees; t += SCORER_LANES)
+	{
+		int32		n[SCORER_LANES];
+		int32		path[SCORER_MAX_PATH + 1][SCORER_LANES];
+		int32		steps = 0;
+		int			j,
+					k;
+
+		for (j = 0; j < SCORER_LANES; j++)
+			steps = Max(steps, sc->depth[t + j]);
+		if (contrib && steps > SCORER_MAX_PATH)
+			break;				/* the one-tree walk below takes the rest */
+		for (j = 0; j < SCORER_LANES; j++)
 		{
-			int32		n = sc->root[t];
-
-			while (!(nodes[n].flags & SNODE_LEAF))
-			{
-				int32		next;
-
-				f = nodes[n].feature;
-				next = nodes[n].left + !scorer_goes_left(sc, &nodes[n], x[f]);
-				contrib[f] += sc->value[next] - sc->value[n];
-				n = next;
-			}
-			z += sc->value[n];
+			n[j] = sc->root[t + j];
+			path[0][j] = n[j];
 		}
+		for (k = 0; k < steps; k++)
+		{
+			for (j = 0; j < SCORER_LANES; j++)
+			{
+				const ScorerNode *sn = &nodes[n[j]];
+
+				n[j] = sn->left + !scorer_goes_left(sc, sn, x[sn->feature]);
+			}
+			if (contrib)
+				memcpy(path[k + 1], n, sizeof(n));
+		}
+		if (contrib)
+		{
+			for (j = 0; j < SCORER_LANES; j++)
+				for (k = 0; k < steps && path[k][j] != path[k + 1][j]; k++)
+					contrib[nodes[path[k][j]].feature] +=
+						sc->value[path[k + 1][j]] - sc->value[path[k][j]];
+		}
+		for (j = 0; j < SCORER_LANES; j++)
+			z += sc->value[n[j]];
+	}
+	for (; t < m->ntrees; t++)
+	{
+		int32		n = sc->root[t];
+
+		while (!(nodes[n].flags & SNODE_LEAF))
+		{
+			int32		next;
+
+			f = nodes[n].feature;
+			next = nodes[n].left + !scorer_goes_left(sc, &nodes[n], x[f]);
+			if (contrib)
+				contrib[f] += sc->value[next] - sc->value[n];
+			n = next;
+		}
+		z += sc->value[n];
 	}
 	if (x != x_local)
 		pfree(x);
