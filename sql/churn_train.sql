@@ -134,6 +134,32 @@ SELECT f->>'name' AS feature, f ? 'missing_coefficient' AS has_missing_indicator
 FROM stratum.churn_models, jsonb_array_elements(feature_spec->'features') f
 WHERE tenant_id = 'churn_t' AND version = 5 AND f->>'kind' = 'numeric' ORDER BY 1;
 
+-- Trees score rows without contributions on a path of their own: it must give
+-- the logits of the path with contributions, and those must add up to the
+-- logit less one bias shared by every row (base score + root values).  On
+-- churn_text (missing numbers and levels) and churn_tiny (none missing).
+SELECT model_id AS m6 FROM stratum.churn_models WHERE tenant_id = 'churn_t' AND version = 6 \gset
+SELECT model, count(*) AS rows, bool_and(a.logit = b.logit) AS same_logits,
+	   max(a.logit - a.contrib) - min(a.logit - a.contrib) < 1e-3 AS contributions_add_up,
+	   count(DISTINCT round(a.logit::numeric, 6)) > 2 AS varied
+FROM (SELECT 'm6' AS model, key, logit,
+			 coalesce((SELECT sum((f->>'contribution')::float8) FROM jsonb_array_elements(factors) f), 0) AS contrib
+	  FROM stratum_churn_predict(:m6, 'SELECT id, spend, tickets, plan FROM churn_text', key_column => 'id', top => 3)
+	  UNION ALL
+	  SELECT 'm2', key, logit,
+			 coalesce((SELECT sum((f->>'contribution')::float8) FROM jsonb_array_elements(factors) f), 0)
+	  FROM stratum_churn_predict(:m2, 'churn_tiny', key_column => 'id', top => 3)) a
+JOIN (SELECT 'm6' AS model, key, logit
+	  FROM stratum_churn_predict(:m6, 'SELECT id, spend, tickets, plan FROM churn_text', key_column => 'id', top => 0)
+	  UNION ALL
+	  SELECT 'm2', key, logit FROM stratum_churn_predict(:m2, 'churn_tiny', key_column => 'id', top => 0)) b
+	USING (model, key)
+GROUP BY model ORDER BY model;
+-- Pinned tree logits (rows with a missing number, a missing level, both).
+SELECT key, round(logit::numeric, 6) AS logit
+FROM stratum_churn_predict(:m6, 'SELECT id, spend, tickets, plan FROM churn_text', key_column => 'id', top => 0)
+WHERE key IN (1, 5, 7, 35) ORDER BY key;
+
 -- Registry: deploy, deploy another, roll back.
 SELECT stratum_churn_model_deploy(:m1) ->> 'status' AS status;
 SELECT stratum_churn_model_deploy(:m2) ->> 'status' AS status;

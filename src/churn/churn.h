@@ -130,6 +130,8 @@ typedef struct ChurnModel
 	double		intercept;		/* logreg intercept, or trees' base score */
 	int			ntrees;
 	ChurnTree  *trees;
+	/* trees laid out for scoring; churn_gbt.c builds it on first use */
+	struct ChurnGbtScorer *scorer;
 } ChurnModel;
 
 /* A logistic regression folded for fast scoring (churn_logreg_compile). */

@@ -23,6 +23,8 @@
  *	- Every node keeps its value, so a prediction can be split into
  *	  per-feature contributions along its path (Saabas): they add up to the
  *	  logit minus the bias exactly.
+ *	- Scoring lays a model's trees out once (see ChurnGbtScorer) and compares
+ *	  a row's raw values with thresholds, without binning the row.
  *
  * No randomness: the same data and parameters give the same trees.
  *
@@ -33,6 +35,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "utils/float.h"
 
 #include "churn/churn.h"
 
@@ -40,6 +43,17 @@
 #define CAT_SMOOTH	10.0
 #define MIN_HESS	1e-3
 #define BIN_SAMPLE	200000
+
+/*
+ * Rows of a partitioned node come in random order: their bins are fetched
+ * this many rows ahead of use, so the cache misses overlap.
+ */
+#define PREFETCH_AHEAD	16
+#if defined(__GNUC__)
+#define gbt_prefetch(p) __builtin_prefetch(p)
+#else
+#define gbt_prefetch(p) ((void) 0)
+#endif
 
 typedef struct HistEntry
 {
@@ -75,12 +89,30 @@ typedef struct GbtState
 	ChurnModel *m;
 	const ChurnParams *p;
 	int			nf;
-	uint8	  **bins;			/* per feature, per data row */
 	int		   *nbins;			/* real bins per feature */
 	bool	   *is_cat;
-	double	   *g;				/* per data row */
+
+	/*
+	 * Rows are numbered locally, 0..ntrain-1 in the order of the train
+	 * array, and binned row-major (one row's bins in nf consecutive bytes),
+	 * so a histogram costs one cache line per row instead of one per row and
+	 * feature when the rows of a node come in partitioned (random) order.
+	 */
+	int64		ntrain;
+	uint8	   *tbins;			/* training rows' bins, row-major */
+	uint8	   *tlabel;			/* training rows' labels */
+	double	   *tscore;			/* training rows' logits so far */
+	int64		nvalid;
+	uint8	   *vbins;			/* validation rows' bins, row-major */
+	int64	   *idx;			/* local training rows, partitioned by the tree */
+
+	/*
+	 * Gradient and hessian of the row at idx[i], at position i: they move
+	 * with idx when a node is partitioned, so histograms and leaf sums read
+	 * them sequentially.
+	 */
+	double	   *g;
 	double	   *h;
-	int64	   *idx;			/* training rows, partitioned by the tree */
 } GbtState;
 
 /*
@@ -119,11 +151,28 @@ numeric_bin(const ChurnFeature *ft, double x)
 }
 
 /*
+ * cat_bin, num_bin
+ *		Tree bin of a level code or a number (missing: CHURN_MISSING_BIN).
+ */
+static inline uint8
+cat_bin(int32 code)
+{
+	return code < 0 ? CHURN_MISSING_BIN : (uint8) code;
+}
+
+static inline uint8
+num_bin(const ChurnFeature *ft, double x)
+{
+	return isnan(x) ? CHURN_MISSING_BIN : (uint8) numeric_bin(ft, x);
+}
+
+/*
  * make_bins
- *		Learn bin edges from the training rows and bin every row of the data.
+ *		Learn bin edges from the training rows and bin the training and
+ *		validation rows into s->tbins and s->vbins.
  */
 static void
-make_bins(GbtState *s, const int64 *train, int64 ntrain)
+make_bins(GbtState *s, const int64 *train, int64 ntrain, const int64 *valid, int64 nvalid)
 {
 	ChurnData  *d = s->d;
 	int			f;
@@ -134,7 +183,6 @@ make_bins(GbtState *s, const int64 *train, int64 ntrain)
 	{
 		ChurnColumn *c = &d->cols[f];
 		ChurnFeature *ft = &s->m->features[f];
-		uint8	   *b = palloc_extended(Max(d->nrows, 1), MCXT_ALLOC_HUGE);
 		int64		i;
 
 		ft->name = pstrdup(c->name);
@@ -151,8 +199,10 @@ make_bins(GbtState *s, const int64 *train, int64 ntrain)
 			ft->levels = palloc(sizeof(char *) * Max(c->nlevels, 1));
 			for (i = 0; i < c->nlevels; i++)
 				ft->levels[i] = pstrdup(c->levels[i]);
-			for (i = 0; i < d->nrows; i++)
-				b[i] = c->cat[i] < 0 ? CHURN_MISSING_BIN : (uint8) c->cat[i];
+			for (i = 0; i < ntrain; i++)
+				s->tbins[i * s->nf + f] = cat_bin(c->cat[train[i]]);
+			for (i = 0; i < nvalid; i++)
+				s->vbins[i * s->nf + f] = cat_bin(c->cat[valid[i]]);
 			s->nbins[f] = Max(c->nlevels, 1);
 			s->is_cat[f] = true;
 		}
@@ -199,12 +249,13 @@ make_bins(GbtState *s, const int64 *train, int64 ntrain)
 						ft->edges[ft->nedges++] = e;
 				}
 			}
-			for (i = 0; i < d->nrows; i++)
-				b[i] = isnan(c->num[i]) ? CHURN_MISSING_BIN : (uint8) numeric_bin(ft, c->num[i]);
+			for (i = 0; i < ntrain; i++)
+				s->tbins[i * s->nf + f] = num_bin(ft, c->num[train[i]]);
+			for (i = 0; i < nvalid; i++)
+				s->vbins[i * s->nf + f] = num_bin(ft, c->num[valid[i]]);
 			s->nbins[f] = ft->nedges + 1;
 			s->is_cat[f] = false;
 		}
-		s->bins[f] = b;
 	}
 	pfree(buf);
 }
@@ -213,26 +264,38 @@ make_bins(GbtState *s, const int64 *train, int64 ntrain)
  * build_hist
  *		Sum gradients, hessians and counts per feature and bin over
  *		idx[start, end).
+ *
+ * Rows are visited in idx order, each bin summing its rows in that order,
+ * so the sums (and the trees) do not depend on the memory layout.
  */
 static void
 build_hist(GbtState *s, HistEntry *hist, int64 start, int64 end)
 {
-	int			f;
+	int			nf = s->nf;
+	const uint8 *tbins = s->tbins;
+	const int64 *idx = s->idx;
+	const double *g = s->g;
+	const double *h = s->h;
+	int64		i;
 
-	memset(hist, 0, sizeof(HistEntry) * NBIN * s->nf);
-	for (f = 0; f < s->nf; f++)
+	memset(hist, 0, sizeof(HistEntry) * NBIN * nf);
+	for (i = start; i < end; i++)
 	{
-		const uint8 *bf = s->bins[f];
-		HistEntry  *hf = hist + f * NBIN;
-		int64		i;
+		const uint8 *rb = tbins + idx[i] * nf;
+		double		gi = g[i];
+		double		hi = h[i];
+		HistEntry  *hf = hist;
+		int			f;
 
-		for (i = start; i < end; i++)
+		if (i + PREFETCH_AHEAD < end)
+			gbt_prefetch(tbins + idx[i + PREFETCH_AHEAD] * nf);
+
+		for (f = 0; f < nf; f++, hf += NBIN)
 		{
-			int64		r = s->idx[i];
-			HistEntry  *e = &hf[bf[r]];
+			HistEntry  *e = &hf[rb[f]];
 
-			e->g += s->g[r];
-			e->h += s->h[r];
+			e->g += gi;
+			e->h += hi;
 			e->n++;
 		}
 	}
@@ -273,6 +336,16 @@ compare_cat(const void *a, const void *b)
 }
 
 /*
+ * can_split
+ *		Whether a leaf of n rows at a depth may be split at all.
+ */
+static inline bool
+can_split(const ChurnParams *p, int64 n, int depth)
+{
+	return n >= 2 * p->gbt_min_leaf && !(p->gbt_max_depth > 0 && depth >= p->gbt_max_depth);
+}
+
+/*
  * find_split
  *		The best split of a leaf over every feature, into leaf->split
  *		(gain 0 when there is none).
@@ -287,7 +360,7 @@ find_split(GbtState *s, GbtLeaf *leaf)
 
 	memset(&leaf->split, 0, sizeof(SplitInfo));
 	leaf->split.feature = -1;
-	if (n < 2 * p->gbt_min_leaf || (p->gbt_max_depth > 0 && leaf->depth >= p->gbt_max_depth))
+	if (!can_split(p, n, leaf->depth))
 		return;
 
 	for (f = 0; f < s->nf; f++)
@@ -408,10 +481,10 @@ goes_left(bool is_cat, int thr, bool missing_left, const uint64 *catset, int b)
 
 /*
  * leaf_binned
- *		Leaf reached by a data row, using the binned values.
+ *		Leaf reached by a row from its row-major bins.
  */
 static int
-leaf_binned(GbtState *s, const ChurnTree *t, int64 r)
+leaf_binned(GbtState *s, const ChurnTree *t, const uint8 *rb)
 {
 	int			node = 0;
 
@@ -420,7 +493,7 @@ leaf_binned(GbtState *s, const ChurnTree *t, int64 r)
 		int			f = t->feature[node];
 
 		node = goes_left(s->is_cat[f], t->bin[node], t->missing_left[node],
-						 &t->catset[node * 4], s->bins[f][r])
+						 &t->catset[node * 4], rb[f])
 			? t->left[node] : t->right[node];
 	}
 	return node;
@@ -429,10 +502,11 @@ leaf_binned(GbtState *s, const ChurnTree *t, int64 r)
 /*
  * grow_tree
  *		Grow one tree on the current gradients; adds the leaf values to the
- *		training rows' scores.
+ *		training rows' scores.  s->idx must hold 0..ntrain-1 in order and
+ *		s->g, s->h the rows' gradients in that order.
  */
 static void
-grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
+grow_tree(GbtState *s, ChurnTree *t)
 {
 	const ChurnParams *p = s->p;
 	int			max_leaves = Max(p->gbt_max_leaves, 2);
@@ -440,6 +514,10 @@ grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
 	GbtLeaf    *leaves = palloc0(sizeof(GbtLeaf) * max_leaves);
 	int			nleaves = 1;
 	double		lr = p->gbt_learning_rate;
+	int64		ntrain = s->ntrain;
+	int64	   *idx = s->idx;
+	double	   *g = s->g;
+	double	   *h = s->h;
 	int64		i;
 	int			l;
 
@@ -460,8 +538,8 @@ grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
 	build_hist(s, leaves[0].hist, 0, ntrain);
 	for (i = 0; i < ntrain; i++)
 	{
-		leaves[0].G += s->g[s->idx[i]];
-		leaves[0].H += s->h[s->idx[i]];
+		leaves[0].G += g[i];
+		leaves[0].H += h[i];
 	}
 	t->value[0] = -leaves[0].G / (leaves[0].H + p->gbt_l2) * lr;
 	find_split(s, &leaves[0]);
@@ -490,19 +568,34 @@ grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
 		f = sp.feature;
 		node = pl->node;
 
-		/* Partition the rows of the leaf in place: left ones first. */
+		/*
+		 * Partition the rows of the leaf in place, left ones first, moving
+		 * their gradients along.
+		 */
 		a = pl->start;
 		b = pl->end - 1;
 		while (a <= b)
 		{
-			if (goes_left(s->is_cat[f], sp.bin, sp.missing_left, sp.catset, s->bins[f][s->idx[a]]))
+			if (a + PREFETCH_AHEAD <= b)
+			{
+				gbt_prefetch(s->tbins + idx[a + PREFETCH_AHEAD] * s->nf + f);
+				gbt_prefetch(s->tbins + idx[b - PREFETCH_AHEAD] * s->nf + f);
+			}
+			if (goes_left(s->is_cat[f], sp.bin, sp.missing_left, sp.catset,
+						  s->tbins[idx[a] * s->nf + f]))
 				a++;
 			else
 			{
-				int64		tmp = s->idx[a];
+				int64		ti = idx[a];
+				double		tg = g[a],
+							th = h[a];
 
-				s->idx[a] = s->idx[b];
-				s->idx[b] = tmp;
+				idx[a] = idx[b];
+				g[a] = g[b];
+				h[a] = h[b];
+				idx[b] = ti;
+				g[b] = tg;
+				h[b] = th;
 				b--;
 			}
 		}
@@ -530,14 +623,26 @@ grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
 		ll->node = t->nnodes;
 		t->nnodes += 2;
 
-		/* Histograms: build the smaller child, subtract for the larger. */
-		rl->hist = palloc_extended(sizeof(HistEntry) * NBIN * s->nf, MCXT_ALLOC_HUGE);
+		/*
+		 * Histograms: build the smaller child, subtract for the larger.  When
+		 * neither child can be split again (no leaf left to grow, depth
+		 * limit, too few rows) they need none: find_split would not look.
+		 */
+		if (nleaves >= max_leaves ||
+			(!can_split(p, ll->end - ll->start, ll->depth) &&
+			 !can_split(p, rl->end - rl->start, rl->depth)))
+		{
+			pfree(ll->hist);
+			ll->hist = rl->hist = NULL;
+		}
+		else
 		{
 			HistEntry  *parent = ll->hist;
 			HistEntry  *big;
 			int64		k;
 			bool		left_small = (ll->end - ll->start) <= (rl->end - rl->start);
 
+			rl->hist = palloc_extended(sizeof(HistEntry) * NBIN * s->nf, MCXT_ALLOC_HUGE);
 			small_hist = rl->hist;
 			if (left_small)
 				build_hist(s, small_hist, ll->start, ll->end);
@@ -560,18 +665,27 @@ grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
 		ll->G = ll->H = rl->G = rl->H = 0;
 		for (i = ll->start; i < ll->end; i++)
 		{
-			ll->G += s->g[s->idx[i]];
-			ll->H += s->h[s->idx[i]];
+			ll->G += g[i];
+			ll->H += h[i];
 		}
 		for (i = rl->start; i < rl->end; i++)
 		{
-			rl->G += s->g[s->idx[i]];
-			rl->H += s->h[s->idx[i]];
+			rl->G += g[i];
+			rl->H += h[i];
 		}
 		t->value[ll->node] = -ll->G / (ll->H + p->gbt_l2) * lr;
 		t->value[rl->node] = -rl->G / (rl->H + p->gbt_l2) * lr;
-		find_split(s, ll);
-		find_split(s, rl);
+		if (ll->hist)
+		{
+			find_split(s, ll);
+			find_split(s, rl);
+		}
+		else
+		{
+			memset(&ll->split, 0, sizeof(SplitInfo));
+			memset(&rl->split, 0, sizeof(SplitInfo));
+			ll->split.feature = rl->split.feature = -1;
+		}
 	}
 
 	for (l = 0; l < nleaves; l++)
@@ -579,8 +693,9 @@ grow_tree(GbtState *s, ChurnTree *t, int64 ntrain, double *score)
 		double		v = t->value[leaves[l].node];
 
 		for (i = leaves[l].start; i < leaves[l].end; i++)
-			score[s->idx[i]] += v;
-		pfree(leaves[l].hist);
+			s->tscore[idx[i]] += v;
+		if (leaves[l].hist)
+			pfree(leaves[l].hist);
 	}
 	pfree(leaves);
 }
@@ -598,7 +713,7 @@ churn_gbt_fit(ChurnData *d, const int64 *train, int64 ntrain, const int64 *valid
 {
 	GbtState	s;
 	ChurnModel *m = palloc0(sizeof(ChurnModel));
-	double	   *score = palloc_extended(sizeof(double) * Max(d->nrows, 1), MCXT_ALLOC_HUGE);
+	double	   *vscore;
 	double		pos = 0,
 				base,
 				best_loss = INFINITY;
@@ -611,26 +726,37 @@ churn_gbt_fit(ChurnData *d, const int64 *train, int64 ntrain, const int64 *valid
 	s.m = m;
 	s.p = p;
 	s.nf = d->ncols;
+	s.ntrain = ntrain;
+	s.nvalid = nvalid;
 	m->algorithm = CHURN_GBT;
 	m->nfeatures = d->ncols;
 	m->features = palloc0(sizeof(ChurnFeature) * d->ncols);
 	m->trees = palloc0(sizeof(ChurnTree) * Max(max_iter, 1));
-	s.bins = palloc0(sizeof(uint8 *) * s.nf);
 	s.nbins = palloc0(sizeof(int) * s.nf);
 	s.is_cat = palloc0(sizeof(bool) * s.nf);
-	s.g = palloc_extended(sizeof(double) * Max(d->nrows, 1), MCXT_ALLOC_HUGE);
-	s.h = palloc_extended(sizeof(double) * Max(d->nrows, 1), MCXT_ALLOC_HUGE);
+	s.tbins = palloc_extended(Max(ntrain * s.nf, 1), MCXT_ALLOC_HUGE);
+	s.vbins = palloc_extended(Max(nvalid * s.nf, 1), MCXT_ALLOC_HUGE);
+	s.tlabel = palloc_extended(Max(ntrain, 1), MCXT_ALLOC_HUGE);
+	s.tscore = palloc_extended(sizeof(double) * Max(ntrain, 1), MCXT_ALLOC_HUGE);
+	vscore = palloc_extended(sizeof(double) * Max(nvalid, 1), MCXT_ALLOC_HUGE);
+	s.g = palloc_extended(sizeof(double) * Max(ntrain, 1), MCXT_ALLOC_HUGE);
+	s.h = palloc_extended(sizeof(double) * Max(ntrain, 1), MCXT_ALLOC_HUGE);
 	s.idx = palloc_extended(sizeof(int64) * Max(ntrain, 1), MCXT_ALLOC_HUGE);
 
 	churn_progress(progress, "binning features", ntrain, 0);
-	make_bins(&s, train, ntrain);
+	make_bins(&s, train, ntrain, valid, nvalid);
 
 	for (i = 0; i < ntrain; i++)
-		pos += d->label[train[i]];
+	{
+		s.tlabel[i] = d->label[train[i]];
+		pos += s.tlabel[i];
+	}
 	base = log(pos / (ntrain - pos));
 	m->intercept = base;
-	for (i = 0; i < d->nrows; i++)
-		score[i] = base;
+	for (i = 0; i < ntrain; i++)
+		s.tscore[i] = base;
+	for (i = 0; i < nvalid; i++)
+		vscore[i] = base;
 
 	for (it = 0; it < max_iter; it++)
 	{
@@ -639,14 +765,13 @@ churn_gbt_fit(ChurnData *d, const int64 *train, int64 ntrain, const int64 *valid
 		CHECK_FOR_INTERRUPTS();
 		for (i = 0; i < ntrain; i++)
 		{
-			int64		r = train[i];
-			double		q = churn_sigmoid(score[r]);
+			double		q = churn_sigmoid(s.tscore[i]);
 
-			s.g[r] = q - d->label[r];
-			s.h[r] = Max(q * (1 - q), 1e-16);
-			s.idx[i] = r;
+			s.g[i] = q - s.tlabel[i];
+			s.h[i] = Max(q * (1 - q), 1e-16);
+			s.idx[i] = i;
 		}
-		grow_tree(&s, t, ntrain, score);
+		grow_tree(&s, t);
 		m->ntrees = it + 1;
 
 		if (nvalid > 0)
@@ -655,12 +780,11 @@ churn_gbt_fit(ChurnData *d, const int64 *train, int64 ntrain, const int64 *valid
 
 			for (i = 0; i < nvalid; i++)
 			{
-				int64		r = valid[i];
 				double		z;
 
-				score[r] += t->value[leaf_binned(&s, t, r)];
-				z = score[r];
-				loss += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - (d->label[r] ? z : 0);
+				vscore[i] += t->value[leaf_binned(&s, t, s.vbins + i * s.nf)];
+				z = vscore[i];
+				loss += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - (d->label[valid[i]] ? z : 0);
 			}
 			loss /= nvalid;
 			if (loss < best_loss - 1e-7)
@@ -678,17 +802,28 @@ churn_gbt_fit(ChurnData *d, const int64 *train, int64 ntrain, const int64 *valid
 	}
 	m->ntrees = Max(best, 1);
 	*best_iter = m->ntrees;
+
+	/* The working arrays can be large; the model outlives them. */
+	pfree(s.nbins);
+	pfree(s.is_cat);
+	pfree(s.tbins);
+	pfree(s.vbins);
+	pfree(s.tlabel);
+	pfree(s.tscore);
+	pfree(vscore);
+	pfree(s.g);
+	pfree(s.h);
+	pfree(s.idx);
 	return m;
 }
 
 /*
- * churn_gbt_logit
- *		Logit of a row from its raw values; with contrib, the Saabas
- *		contribution of each feature (change of node value along the path),
- *		which add up to logit - (base score + sum of root values).
+ * gbt_logit_binned
+ *		churn_gbt_logit for a model that the scorer cannot lay out: bins the
+ *		row once, then walks the trees comparing bins.
  */
-double
-churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *contrib)
+static double
+gbt_logit_binned(const ChurnModel *m, const ChurnData *d, int64 row, double *contrib)
 {
 	double		z = m->intercept;
 	int			t,
@@ -729,5 +864,338 @@ churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *cont
 	}
 	if (bins != bins_local)
 		pfree(bins);
+	return z;
+}
+
+/*
+ * Scoring layout of the trees.
+ *
+ * Every node of every tree in one array of 16-byte nodes, the two children
+ * of a node next to each other, so a walk touches one small node per level
+ * instead of seven parallel arrays.  A numeric split compares the raw value
+ * with a threshold instead of the value's bin: numeric_bin(x) counts the
+ * edges below x, so for sorted edges "bin <= b" is exactly "x <= edges[b]",
+ * and the row needs no binning.  Missing values (NaN, or a negative level
+ * code) follow missing_left; a text split tests its level in a 256-bit set.
+ * Node values are kept apart.
+ *
+ * A leaf is a split that always goes "left" to itself: it reads a slot of
+ * the row that is always 0 against a threshold of +inf.  So a walk may go
+ * on past a leaf, and SCORER_LANES trees are walked in lockstep for as many
+ * steps as the deepest of them needs: their dependent loads overlap instead
+ * of waiting for one another (a tree walk is a chain of loads, each address
+ * depending on the previous compare).  With contributions the lanes' paths
+ * are recorded and summed afterwards.
+ */
+#define SNODE_MISSING_LEFT	0x01
+#define SNODE_CATEGORICAL	0x02
+#define SNODE_LEAF			0x04
+#define SCORER_LANES		8
+#define SCORER_MAX_PATH		32	/* deeper lanes with contributions: one tree at a time */
+
+typedef struct ScorerNode
+{
+	union
+	{
+		double		thr;		/* numeric: x <= thr goes left; leaf: +inf */
+		uint32		catset;		/* text: index of its level set */
+	}			u;
+	int32		left;			/* left child, the right one follows it; leaf:
+								 * itself */
+	int16		feature;		/* leaf: nfeatures, the row's slot holding 0 */
+	uint8		flags;
+} ScorerNode;
+
+typedef struct ChurnGbtScorer
+{
+	bool		usable;			/* false: score with gbt_logit_binned */
+	int			ntrees;			/* m->ntrees it was built for */
+	int32	   *root;			/* per tree */
+	int32	   *depth;			/* per tree: steps from the root to any leaf */
+	ScorerNode *nodes;
+	double	   *value;			/* per node */
+	uint64	   *catsets;		/* 4 words per text split */
+} ChurnGbtScorer;
+
+/*
+ * scorer_build
+ *		Lay out a model's trees for scoring, in the model's memory context.
+ *		Models the layout cannot score exactly as gbt_logit_binned does
+ *		(only possible for stored models not made by churn_gbt_fit) get an
+ *		unusable scorer.
+ */
+static ChurnGbtScorer *
+scorer_build(const ChurnModel *m)
+{
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext((void *) m));
+	ChurnGbtScorer *sc = palloc0(sizeof(ChurnGbtScorer));
+	int64		total = 0,
+				ncat = 0;
+	int			f,
+				t;
+
+	sc->ntrees = m->ntrees;
+	MemoryContextSwitchTo(old);
+
+	/*
+	 * The threshold form needs edges sorted and not NaN, and fewer than
+	 * CHURN_MISSING_BIN of them (a bin of 255 would read as missing).
+	 */
+	if (m->nfeatures >= PG_INT16_MAX)
+		return sc;
+	for (f = 0; f < m->nfeatures; f++)
+	{
+		const ChurnFeature *ft = &m->features[f];
+		int			e;
+
+		if (ft->kind != CHURN_NUMERIC)
+			continue;
+		if (ft->nedges >= CHURN_MISSING_BIN)
+			return sc;
+		for (e = 0; e < ft->nedges; e++)
+			if (isnan(ft->edges[e]) || (e > 0 && ft->edges[e] < ft->edges[e - 1]))
+				return sc;
+	}
+	for (t = 0; t < m->ntrees; t++)
+	{
+		const ChurnTree *tr = &m->trees[t];
+		int			n;
+
+		for (n = 0; n < tr->nnodes; n++)
+			if (tr->feature[n] >= 0)
+			{
+				/* children must be adjacent (churn_gbt_fit makes them so) */
+				if (tr->right[n] != tr->left[n] + 1)
+					return sc;
+				if (m->features[tr->feature[n]].kind == CHURN_CATEGORICAL)
+					ncat++;
+			}
+		total += tr->nnodes;
+	}
+	if (total > PG_INT32_MAX / 2 || ncat > PG_INT32_MAX / 8)
+		return sc;
+
+	old = MemoryContextSwitchTo(GetMemoryChunkContext((void *) m));
+	sc->root = palloc(sizeof(int32) * Max(m->ntrees, 1));
+	sc->depth = palloc0(sizeof(int32) * Max(m->ntrees, 1));
+	sc->nodes = palloc_extended(sizeof(ScorerNode) * Max(total, 1), MCXT_ALLOC_HUGE);
+	sc->value = palloc_extended(sizeof(double) * Max(total, 1), MCXT_ALLOC_HUGE);
+	sc->catsets = palloc_extended(sizeof(uint64) * 4 * Max(ncat, 1), MCXT_ALLOC_HUGE);
+	MemoryContextSwitchTo(old);
+
+	total = ncat = 0;
+	for (t = 0; t < m->ntrees; t++)
+	{
+		const ChurnTree *tr = &m->trees[t];
+		int			n;
+
+		/* node depths, parents first: children have higher numbers */
+		int32	   *nd = palloc0(sizeof(int32) * Max(tr->nnodes, 1));
+
+		sc->root[t] = (int32) total;
+		for (n = 0; n < tr->nnodes; n++)
+		{
+			ScorerNode *sn = &sc->nodes[total + n];
+
+			memset(sn, 0, sizeof(ScorerNode));
+			sc->value[total + n] = tr->value[n];
+			if (tr->feature[n] < 0)
+			{
+				sn->feature = (int16) m->nfeatures;
+				sn->flags = SNODE_LEAF;
+				sn->u.thr = get_float8_infinity();
+				sn->left = (int32) (total + n);
+				continue;
+			}
+			sn->feature = (int16) tr->feature[n];
+			nd[tr->left[n]] = Max(nd[tr->left[n]], nd[n] + 1);
+			nd[tr->right[n]] = Max(nd[tr->right[n]], nd[n] + 1);
+			sc->depth[t] = Max(sc->depth[t], nd[n] + 1);
+			sn->left = (int32) total + tr->left[n];
+			sn->flags = tr->missing_left[n] ? SNODE_MISSING_LEFT : 0;
+			if (m->features[tr->feature[n]].kind == CHURN_CATEGORICAL)
+			{
+				sn->flags |= SNODE_CATEGORICAL;
+				sn->u.catset = (uint32) ncat;
+				memcpy(&sc->catsets[ncat * 4], &tr->catset[n * 4], sizeof(uint64) * 4);
+				ncat++;
+			}
+			else
+			{
+				const ChurnFeature *ft = &m->features[tr->feature[n]];
+				int			b = tr->bin[n];
+
+				/*
+				 * bin <= b: never for b < 0 (nothing compares true with
+				 * NaN), always for b at or past the last bin.
+				 */
+				if (b < 0)
+					sn->u.thr = get_float8_nan();
+				else if (b >= ft->nedges)
+					sn->u.thr = get_float8_infinity();
+				else
+					sn->u.thr = ft->edges[b];
+			}
+		}
+		pfree(nd);
+		total += tr->nnodes;
+	}
+	sc->usable = true;
+	return sc;
+}
+
+/*
+ * scorer_goes_left
+ *		Whether a row's value (NaN when missing; the level code for text)
+ *		goes to the left child of an inner node.
+ */
+static inline bool
+scorer_goes_left(const ChurnGbtScorer *sc, const ScorerNode *sn, double x)
+{
+	if (likely(!(sn->flags & SNODE_CATEGORICAL)))
+		return (x <= sn->u.thr) | ((isnan(x) != 0) & (sn->flags & SNODE_MISSING_LEFT));
+	if (isnan(x))
+		return (sn->flags & SNODE_MISSING_LEFT) != 0;
+	{
+		int			code = (int) x;
+		const uint64 *set = &sc->catsets[sn->u.catset * 4];
+
+		return (set[code >> 6] >> (code & 63)) & 1;
+	}
+}
+
+/*
+ * churn_gbt_logit
+ *		Logit of a row from its raw values; with contrib, the Saabas
+ *		contribution of each feature (change of node value along the path),
+ *		which add up to logit - (base score + sum of root values).
+ *
+ * The model is const to its callers but caches its scoring layout, built on
+ * the first call (in the model's memory context, so it lives as long).
+ */
+double
+churn_gbt_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *contrib)
+{
+	const ChurnGbtScorer *sc = m->scorer;
+	const ScorerNode *nodes;
+	double		z = m->intercept;
+	double		x_local[65];
+	double	   *x;
+	int			t,
+				f;
+
+	if (sc == NULL || sc->ntrees != m->ntrees)
+	{
+		((ChurnModel *) m)->scorer = scorer_build(m);
+		sc = m->scorer;
+	}
+	if (!sc->usable)
+		return gbt_logit_binned(m, d, row, contrib);
+
+	/*
+	 * The row's values as doubles: NaN for missing, the level code for text
+	 * (codes past the 255 of a level set are read as missing, like the
+	 * missing bin they would alias).
+	 */
+	x = m->nfeatures < lengthof(x_local) ? x_local : palloc(sizeof(double) * (m->nfeatures + 1));
+	for (f = 0; f < m->nfeatures; f++)
+	{
+		const ChurnColumn *c = &d->cols[f];
+
+		if (m->features[f].kind == CHURN_NUMERIC)
+			x[f] = c->num[row];
+		else
+			x[f] = c->cat[row] < 0 || c->cat[row] >= CHURN_MISSING_BIN
+				? get_float8_nan() : (double) c->cat[row];
+	}
+	x[m->nfeatures] = 0;		/* what leaves compare */
+
+	nodes = sc->nodes;
+	if (contrib)
+		memset(contrib, 0, sizeof(double) * m->nfeatures);
+
+	/*
+	 * Lanes of trees in lockstep.  Leaf values are added in tree order, and
+	 * contributions from the recorded paths, tree after tree and along each
+	 * path, so every sum is made in the order of a one-tree walk.
+	 */
+	for (t = 0; t + SCORER_LANES <= m->ntrees; t += SCORER_LANES)
+	{
+		int32		n[SCORER_LANES];
+		int32		path[SCORER_MAX_PATH + 1][SCORER_LANES];
+		int32		steps = 0;
+		int			j,
+					k;
+
+		for (j = 0; j < SCORER_LANES; j++)
+			steps = Max(steps, sc->depth[t + j]);
+		if (contrib && steps > SCORER_MAX_PATH)
+			break;				/* the one-tree walk below takes the rest */
+		for (j = 0; j < SCORER_LANES; j++)
+		{
+			n[j] = sc->root[t + j];
+			path[0][j] = n[j];
+		}
+		for (k = 0; k < steps; k++)
+		{
+			for (j = 0; j < SCORER_LANES; j++)
+			{
+				const ScorerNode *sn = &nodes[n[j]];
+
+				n[j] = sn->left + !scorer_goes_left(sc, sn, x[sn->feature]);
+			}
+			if (contrib)
+				memcpy(path[k + 1], n, sizeof(n));
+		}
+		if (contrib)
+		{
+			for (j = 0; j < SCORER_LANES; j++)
+				for (k = 0; k < steps && path[k][j] != path[k + 1][j]; k++)
+					contrib[nodes[path[k][j]].feature] +=
+						sc->value[path[k + 1][j]] - sc->value[path[k][j]];
+		}
+		for (j = 0; j < SCORER_LANES; j++)
+			z += sc->value[n[j]];
+	}
+	for (; t < m->ntrees; t++)
+	{
+		int32		n = sc->root[t];
+
+		while (!(nodes[n].flags & SNODE_LEAF))
+		{
+			int32		next;
+
+			f = nodes[n].feature;
+			next = nodes[n].left + !scorer_goes_left(sc, &nodes[n], x[f]);
+			if (contrib)
+				contrib[f] += sc->value[next] - sc->value[n];
+			n = next;
+		}
+		z += sc->value[n];
+	}
+	if (x != x_local)
+		pfree(x);
+
+#ifdef CHURN_GBT_VERIFY
+
+	/*
+	 * Build with COPT=-DCHURN_GBT_VERIFY to check every score against the
+	 * binned walk, bit for bit.
+	 */
+	{
+		double	   *c2 = contrib ? palloc(sizeof(double) * m->nfeatures) : NULL;
+		double		z2 = gbt_logit_binned(m, d, row, c2);
+
+		if (z2 != z)
+			elog(ERROR, "churn scorer: row " INT64_FORMAT " logit %.17g, binned walk %.17g",
+				 row, z, z2);
+		for (f = 0; contrib && f < m->nfeatures; f++)
+			if (c2[f] != contrib[f])
+				elog(ERROR, "churn scorer: row " INT64_FORMAT " feature %d contribution %.17g, binned walk %.17g",
+					 row, f, contrib[f], c2[f]);
+		if (c2)
+			pfree(c2);
+	}
+#endif
 	return z;
 }
