@@ -45,6 +45,10 @@ include $(PGXS)
 
 -include $(wildcard src/*/*.mk)
 
+# PGXS tracks no header dependencies; a changed struct in a header must not
+# leave stale objects behind (they crash, they do not fail to link).
+$(OBJS): $(wildcard src/*.h src/*/*.h)
+
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
 	cat $(SQL_SOURCES) > $@
 
