@@ -413,8 +413,9 @@ BEGIN
 	IF p_top IS NOT NULL AND p_top < 0 THEN
 		RAISE EXCEPTION 'top must not be negative' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	-- OFFSET 0: a flattened subquery would compute the logit twice per row.
 	RETURN format('SELECT s.k::bigint, stratum_internal.churn_sigmoid(s.z), s.z, s.f FROM ('
-		'SELECT %s AS k, stratum_internal.churn_row_logit(%s, %s) AS z, %s AS f FROM (%s) q) s',
+		'SELECT %s AS k, stratum_internal.churn_row_logit(%s, %s) AS z, %s AS f FROM (%s) q OFFSET 0) s',
 		CASE WHEN p_key IS NULL THEN 'row_number() OVER ()' ELSE format('q.%I', p_key) END,
 		p_model_id, args,
 		CASE WHEN coalesce(p_top, 0) = 0 THEN 'NULL::jsonb'
