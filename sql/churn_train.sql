@@ -92,6 +92,14 @@ SELECT stratum_churn_probability(:m1, 50.0::float8, 3::bigint, 'pro'::varchar) =
 	   stratum_churn_probability(:m1, 50.0, 3, 'pro') AS types_agree,
 	   stratum_churn_probability(:m1, 50.0, 3, 'gold') = stratum_churn_probability(:m1, 50.0, 3, NULL::text) AS unseen_is_missing,
 	   stratum_churn_probability(:m1, NULL::numeric, NULL::int, NULL::text) BETWEEN 0 AND 1 AS all_missing_scores;
+-- One call site, two models in turn: each switch rebuilds the scorer.
+CREATE TEMP TABLE churn_ref AS
+	SELECT :m1::bigint AS model, key, probability FROM stratum_churn_predict(:m1, 'churn_tiny', key_column => 'id', top => 0)
+	UNION ALL
+	SELECT :m2::bigint, key, probability FROM stratum_churn_predict(:m2, 'churn_tiny', key_column => 'id', top => 0);
+SELECT count(*) AS scored, bool_and(stratum_churn_probability(s.model, s.spend, s.tickets, s.plan) = s.probability) AS same
+FROM (SELECT r.model, t.spend, t.tickets, t.plan, r.probability
+	  FROM churn_tiny t JOIN churn_ref r ON r.key = t.id ORDER BY t.id, r.model OFFSET 0) s;
 -- Bad calls.
 SELECT stratum_churn_probability(:m1, 50.0, 3);
 SELECT stratum_churn_probability(:m1, 'pro', 3, 'pro');

@@ -27,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "churn/churn.h"
 
@@ -48,6 +49,7 @@ typedef struct LevelIndex
 /* What the first call works out, kept for the rest of the query. */
 typedef struct RowScorer
 {
+	MemoryContext cxt;			/* holds everything below */
 	int64		model_id;
 	ChurnModel *model;
 	ChurnData	row;			/* one row holding the current arguments */
@@ -165,8 +167,25 @@ row_scorer_get(FunctionCallInfo fcinfo, int first)
 				 errmsg("the features must be passed as separate arguments, not as a VARIADIC array"),
 				 errhint("Call it as stratum_churn_probability(model_id, feature1, feature2, ...).")));
 
-	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	rs = palloc0(sizeof(RowScorer));
+	/*
+	 * A call site that scores with several models in turn (a join over
+	 * models) rebuilds each time; the previous scorer is freed so memory
+	 * stays bounded.
+	 */
+	if (rs != NULL)
+	{
+		fcinfo->flinfo->fn_extra = NULL;
+		MemoryContextDelete(rs->cxt);
+	}
+	{
+		MemoryContext cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+												  "stratum churn row scorer",
+												  ALLOCSET_SMALL_SIZES);
+
+		old = MemoryContextSwitchTo(cxt);
+		rs = palloc0(sizeof(RowScorer));
+		rs->cxt = cxt;
+	}
 	rs->model_id = model_id;
 	rs->model = m = churn_model_fetch(model_id);
 	rs->first = first;
