@@ -46,6 +46,18 @@ SELECT * FROM stratum_churn_score_all(top => 3);
 SELECT profile_id, email, round(probability::numeric, 3) AS probability, risk_level,
 	   factors -> 0 ->> 'feature' AS main_factor
 FROM stratum_churn_predictions("limit" => 5);
+-- Scoring inside any query: the deployed model's features in order, then a filter on the score.
+SELECT string_agg(feature, ', ' ORDER BY position) AS model_features FROM stratum_churn_model_features();
+SELECT count(*) AS customers_above_50_percent
+FROM stratum.churn_features f
+WHERE stratum_churn_probability((SELECT model_id FROM stratum.churn_models WHERE status = 'deployed'),
+		f.days_since_last_purchase, f.open_support_tickets, f.email_open_rate_30d, f.feature_usage_change_30d,
+		f.days_to_contract_end, f.nps, f.tenure_days, f.total_spend, f.sessions_30d) > 0.5;
+-- An intervention for the riskiest customers, targeted with a condition.
+SELECT stratum_churn_intervention_create('Save the riskiest', 'email', 'discount',
+	segment => 'churn_probability > 75% AND lifecycle_stage NOT IN (''churned'', ''lost'')',
+	offer_details => '{"percent": 20}') ->> 'segment' AS segment;
+SELECT stratum_churn_interventions_run() AS enrolled;
 
 -- 8. An autopilot rule, backtested over stored history (changes nothing).
 SELECT stratum_custom_rule_create('{
