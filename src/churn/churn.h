@@ -219,8 +219,8 @@ extern double churn_gbt_logit(const ChurnModel *m, const ChurnData *data, int64 
 extern double churn_model_logit(const ChurnModel *m, const ChurnData *data, int64 row,
 								double *contrib);
 extern double churn_sigmoid(double z);
-extern void churn_factors_json(StringInfo buf, const ChurnModel *m, const ChurnData *data,
-							   int64 row, const double *contrib, int top);
+extern Jsonb *churn_factors_jsonb(const ChurnModel *m, const ChurnData *data, int64 row,
+								  const double *contrib, int top);
 
 /* churn_metrics.c */
 extern void churn_metrics_json(StringInfo buf, const double *prob, const uint8 *label,

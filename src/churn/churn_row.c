@@ -372,7 +372,6 @@ stratum_churn_factors(PG_FUNCTION_ARGS)
 {
 	RowScorer  *rs = row_scorer_get(fcinfo, 2);
 	int			top = PG_ARGISNULL(1) ? 3 : PG_GETARG_INT32(1);
-	StringInfoData buf;
 
 	if (top < 0)
 		ereport(ERROR,
@@ -380,9 +379,7 @@ stratum_churn_factors(PG_FUNCTION_ARGS)
 				 errmsg("top must not be negative")));
 	row_fill(rs, fcinfo);
 	(void) churn_model_logit(rs->model, &rs->row, 0, rs->contrib);
-	initStringInfo(&buf);
-	churn_factors_json(&buf, rs->model, &rs->row, 0, rs->contrib, top);
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	PG_RETURN_JSONB_P(churn_factors_jsonb(rs->model, &rs->row, 0, rs->contrib, top));
 }
 
 PG_FUNCTION_INFO_V1(stratum_churn_sigmoid);

@@ -67,19 +67,70 @@ churn_model_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *co
 }
 
 /*
- * churn_factors_json
- *		The top features of a row by absolute contribution, as a JSON array
- *		of {feature, value, contribution, direction}.
+ * push_key / push_string / push_number
+ *		Members of a factor object.  Numbers go through the same text form
+ *		(%.10g) as the rest of stratum's JSON, so a factor reads the same
+ *		whichever way it was built.
  */
-void
-churn_factors_json(StringInfo buf, const ChurnModel *m, const ChurnData *d, int64 row,
-				   const double *contrib, int top)
+static void
+push_key(JsonbParseState **st, const char *key)
 {
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &v);
+}
+
+static void
+push_string(JsonbParseState **st, const char *s)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) s;
+	v.val.string.len = strlen(s);
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+static void
+push_number(JsonbParseState **st, double x)
+{
+	JsonbValue	v;
+
+	if (isnan(x) || isinf(x))
+		v.type = jbvNull;
+	else
+	{
+		char		buf[64];
+
+		snprintf(buf, sizeof(buf), "%.10g", x);
+		v.type = jbvNumeric;
+		v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+															ObjectIdGetDatum(InvalidOid),
+															Int32GetDatum(-1)));
+	}
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/*
+ * churn_factors_jsonb
+ *		The top features of a row by absolute contribution, as a jsonb array
+ *		of {feature, value, contribution, direction}, built directly (no
+ *		text to parse).
+ */
+Jsonb *
+churn_factors_jsonb(const ChurnModel *m, const ChurnData *d, int64 row,
+					const double *contrib, int top)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
 	bool	   *used = palloc0(sizeof(bool) * Max(m->nfeatures, 1));
 	int			k,
 				f;
 
-	appendStringInfoChar(buf, '[');
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	for (k = 0; k < top && k < m->nfeatures; k++)
 	{
 		int			best = -1;
@@ -92,22 +143,25 @@ churn_factors_json(StringInfo buf, const ChurnModel *m, const ChurnData *d, int6
 			break;
 		used[best] = true;
 		c = &d->cols[best];
-		appendStringInfoString(buf, k ? ", {\"feature\": " : "{\"feature\": ");
-		churn_json_string(buf, m->features[best].name);
-		appendStringInfoString(buf, ", \"value\": ");
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		push_key(&st, "feature");
+		push_string(&st, m->features[best].name);
+		push_key(&st, "value");
 		if (c->kind == CHURN_NUMERIC)
-			churn_json_number(buf, c->num[row]);
+			push_number(&st, c->num[row]);
 		else if (c->cat[row] < 0)
-			appendStringInfoString(buf, "null");
+			push_number(&st, NAN);
 		else
-			churn_json_string(buf, c->levels[c->cat[row]]);
-		appendStringInfoString(buf, ", \"contribution\": ");
-		churn_json_number(buf, round(contrib[best] * 10000) / 10000);
-		appendStringInfo(buf, ", \"direction\": \"%s\"}",
-						 contrib[best] > 0 ? "raises" : "lowers");
+			push_string(&st, c->levels[c->cat[row]]);
+		push_key(&st, "contribution");
+		push_number(&st, round(contrib[best] * 10000) / 10000);
+		push_key(&st, "direction");
+		push_string(&st, contrib[best] > 0 ? "raises" : "lowers");
+		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	}
-	appendStringInfoChar(buf, ']');
+	res = pushJsonbValue(&st, WJB_END_ARRAY, NULL);
 	pfree(used);
+	return JsonbValueToJsonb(res);
 }
 
 /*
@@ -153,13 +207,7 @@ stratum_churn_predict_internal(PG_FUNCTION_ARGS)
 		values[1] = Float8GetDatum(churn_sigmoid(z));
 		values[2] = Float8GetDatum(z);
 		if (top > 0)
-		{
-			StringInfoData buf;
-
-			initStringInfo(&buf);
-			churn_factors_json(&buf, m, d, r, contrib, top);
-			values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
-		}
+			values[3] = JsonbPGetDatum(churn_factors_jsonb(m, d, r, contrib, top));
 		else
 			nulls[3] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
