@@ -26,9 +26,6 @@ extern int	stratum_stream_batch_size;
 /* stream_settings.c: called from _PG_init */
 extern void stratum_stream_init(void);
 
-/* stream_doorbell.c */
-extern void stream_wake_worker_kind(const char *kind);
-
 /* trigger_eval.c: a condition bound to paths in {"event":..,"profile":..} */
 typedef struct StreamCond
 {

@@ -493,7 +493,7 @@ stream_worker_main(void)
 		PG_END_TRY();
 
 		if (wrote_outbox)
-			stream_wake_worker_kind("delivery");
+			stratum_wake_worker_kind("delivery");
 
 		if (n == 0 && !failed)
 		{

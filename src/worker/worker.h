@@ -104,6 +104,10 @@ extern bool stratum_worker_extension_ready(void);
 extern void stratum_worker_statement_timeout_enable(int timeout_ms);
 extern void stratum_worker_statement_timeout_disable(void);
 
+/* worker_wake.c */
+extern void stratum_wake_worker_kind(const char *kind);
+extern void stratum_wake_at_commit(const char *kind);
+
 /* launcher.c */
 extern PGDLLEXPORT void stratum_launcher_main(Datum main_arg);
 
