@@ -30,7 +30,8 @@
  *  - churn: scoring row by row in C inside a query (stratum_churn_probability,
  *    stratum_churn_factors, stratum_churn_model_features);
  *  - churn: intervention segments in the condition language;
- *  - churn: stratum_churn_purge and the daily system job churn_purge.
+ *  - churn: stratum_churn_purge and the daily system job churn_purge;
+ *  - scheduler: stratum_job_run_now / stratum_job_schedule wake the worker.
  */
 
 -- ---------------------------------------------------------------------------
@@ -639,3 +640,93 @@ COMMENT ON FUNCTION stratum_internal.churn_purge_all() IS 'Daily purge of old ch
 INSERT INTO stratum.job_schedules (tenant_id, name, schedule, timezone, command) VALUES
 	('_system', 'churn_purge', '15 4 * * *', 'UTC', 'SELECT stratum_internal.churn_purge_all()');
 
+
+-- ---------------------------------------------------------------------------
+-- Scheduler: stratum_job_run_now and stratum_job_schedule wake the worker at
+-- commit instead of leaving the job up to a naptime late.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION stratum_internal.scheduler_wake() RETURNS void
+	AS 'MODULE_PATHNAME', 'stratum_scheduler_wake' LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION stratum_internal.scheduler_wake() IS 'Wake the scheduler worker when this transaction commits (a job became due sooner)';
+
+/*
+ * stratum_job_schedule
+ *		Create or replace (by name, per tenant) a job that runs 'command' on
+ *		'schedule' in 'timezone', as the calling role.  Returns the job_id.
+ */
+CREATE OR REPLACE FUNCTION stratum_job_schedule(name text, schedule text, command text,
+									 timezone text DEFAULT 'UTC',
+									 tenant text DEFAULT NULL,
+									 enabled boolean DEFAULT true)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text;
+	norm text;
+	v_id bigint;
+	old_tenant text := current_setting('stratum.tenant', true);
+BEGIN
+	IF name IS NULL OR char_length(name) NOT BETWEEN 1 AND 63 THEN
+		RAISE EXCEPTION 'invalid job name "%"', name
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'A job name is 1 to 63 characters long.';
+	END IF;
+	IF command IS NULL OR btrim(command) = '' THEN
+		RAISE EXCEPTION 'job "%" has no command', name
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass the SQL to run, e.g. command => ''SELECT my_refresh()''.';
+	END IF;
+	IF schedule IS NULL THEN
+		RAISE EXCEPTION 'job "%" has no schedule', name
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass a cron schedule such as ''0 9 * * 1-5'' or ''daily at 09:00 mon-fri''.';
+	END IF;
+	IF timezone IS NULL THEN
+		RAISE EXCEPTION 'job "%" has no time zone', name
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass an IANA name such as ''UTC'' or ''Europe/Berlin''.';
+	END IF;
+	t := stratum_internal.job_tenant(tenant);
+	norm := stratum_internal.schedule_normalize(schedule);
+	PERFORM stratum_internal.timezone_check(timezone);
+
+	-- the tenant policy checks rows against stratum.tenant
+	PERFORM set_config('stratum.tenant', t, true);
+	INSERT INTO stratum.job_schedules AS j (tenant_id, name, schedule, timezone, command, run_as, enabled)
+	VALUES (t, stratum_job_schedule.name, norm, stratum_job_schedule.timezone,
+			stratum_job_schedule.command, current_user, stratum_job_schedule.enabled)
+	ON CONFLICT ON CONSTRAINT job_schedules_name_key DO UPDATE
+		SET schedule = EXCLUDED.schedule, timezone = EXCLUDED.timezone,
+			command = EXCLUDED.command, run_as = EXCLUDED.run_as, enabled = EXCLUDED.enabled
+	RETURNING j.job_id INTO v_id;
+	PERFORM set_config('stratum.tenant', coalesce(old_tenant, ''), true);
+	PERFORM stratum_internal.scheduler_wake();
+	RETURN v_id;
+END $$;
+
+/*
+ * stratum_job_run_now
+ *		Make a job due now; the worker, woken at commit, or the next
+ *		stratum_tick() runs it.
+ */
+CREATE OR REPLACE FUNCTION stratum_job_run_now(name text, tenant text DEFAULT NULL)
+RETURNS timestamptz LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.job_tenant(tenant);
+	old_tenant text := current_setting('stratum.tenant', true);
+	due timestamptz;
+BEGIN
+	PERFORM set_config('stratum.tenant', t, true);
+	UPDATE stratum.job_schedules j SET next_run_at = now()
+	 WHERE j.tenant_id = t AND j.name = stratum_job_run_now.name
+	RETURNING j.next_run_at INTO due;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'job "%" does not exist for tenant "%"', name, t
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'List jobs with SELECT * FROM stratum_jobs().';
+	END IF;
+	PERFORM set_config('stratum.tenant', coalesce(old_tenant, ''), true);
+	PERFORM stratum_internal.scheduler_wake();
+	RETURN due;
+END $$;

@@ -148,6 +148,10 @@ BEGIN
 	RETURN stratum_internal.tenant(p_tenant);
 END $$;
 
+CREATE FUNCTION stratum_internal.scheduler_wake() RETURNS void
+	AS 'MODULE_PATHNAME', 'stratum_scheduler_wake' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION stratum_internal.scheduler_wake() IS 'Wake the scheduler worker when this transaction commits (a job became due sooner)';
+
 /*
  * stratum_job_schedule
  *		Create or replace (by name, per tenant) a job that runs 'command' on
@@ -198,6 +202,7 @@ BEGIN
 			command = EXCLUDED.command, run_as = EXCLUDED.run_as, enabled = EXCLUDED.enabled
 	RETURNING j.job_id INTO v_id;
 	PERFORM set_config('stratum.tenant', coalesce(old_tenant, ''), true);
+	PERFORM stratum_internal.scheduler_wake();
 	RETURN v_id;
 END $$;
 COMMENT ON FUNCTION stratum_job_schedule(text, text, text, text, text, boolean) IS
@@ -227,8 +232,8 @@ COMMENT ON FUNCTION stratum_job_unschedule(text, text) IS 'Delete a scheduled jo
 
 /*
  * stratum_job_run_now
- *		Make a job due now; the worker (within stratum.worker_naptime) or the
- *		next stratum_tick() runs it.
+ *		Make a job due now; the worker, woken at commit, or the next
+ *		stratum_tick() runs it.
  */
 CREATE FUNCTION stratum_job_run_now(name text, tenant text DEFAULT NULL)
 RETURNS timestamptz LANGUAGE plpgsql SET search_path = pg_catalog AS $$
@@ -247,6 +252,7 @@ BEGIN
 				  HINT = 'List jobs with SELECT * FROM stratum_jobs().';
 	END IF;
 	PERFORM set_config('stratum.tenant', coalesce(old_tenant, ''), true);
+	PERFORM stratum_internal.scheduler_wake();
 	RETURN due;
 END $$;
 COMMENT ON FUNCTION stratum_job_run_now(text, text) IS 'Make a job due now; returns the time it became due';

@@ -55,9 +55,24 @@ sleep 1;
 $node->safe_psql('postgres', "UPDATE stratum.job_schedules SET next_run_at = now() WHERE name = 'quick'");
 sleep 3;
 is($node->safe_psql('postgres', "SELECT count(*) FROM job_log WHERE job = 'quick'"), '1', 'long naptime: not picked up yet');
-# ... and a reload with a short naptime wakes the worker, which runs it
+# ... stratum_job_run_now wakes the worker at commit, so it runs within
+# seconds despite the hour's nap ...
+$node->safe_psql('postgres', "SELECT stratum_job_run_now('quick', tenant => '_system')");
+my $ran = 0;
+for (1 .. 50)
+{
+	$ran = $node->safe_psql('postgres', "SELECT count(*) FROM job_log WHERE job = 'quick'");
+	last if $ran eq '2';
+	select(undef, undef, undef, 0.1);
+}
+is($ran, '2', 'stratum_job_run_now: the worker runs the job at once, not a naptime later');
+# ... and a reload with a short naptime wakes the worker, which runs a job
+# made due behind its back
+$node->safe_psql('postgres', "UPDATE stratum.job_schedules SET next_run_at = now() WHERE name = 'quick'");
+sleep 2;
+is($node->safe_psql('postgres', "SELECT count(*) FROM job_log WHERE job = 'quick'"), '2', 'a direct UPDATE wakes nobody');
 $node->safe_psql('postgres', "ALTER SYSTEM SET stratum.worker_naptime = 1; SELECT pg_reload_conf()");
-ok($node->poll_query_until('postgres', "SELECT count(*) = 2 FROM job_log WHERE job = 'quick'"), 'short naptime: job runs');
+ok($node->poll_query_until('postgres', "SELECT count(*) = 3 FROM job_log WHERE job = 'quick'"), 'short naptime: job runs');
 
 # SIGTERM: the worker exits cleanly and the launcher starts a new one
 my $pid = $node->safe_psql('postgres', "SELECT pid FROM stratum.worker_status WHERE name = 'scheduler 1'");
