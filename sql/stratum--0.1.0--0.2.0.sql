@@ -31,6 +31,10 @@
  *    stratum_churn_factors, stratum_churn_model_features);
  *  - churn: intervention segments in the condition language;
  *  - churn: stratum_churn_purge and the daily system job churn_purge;
+ *  - churn: interventions evaluate their segment over only the profile
+ *    fields it reads and queue their outbox items set-based; "at risk" in
+ *    the score history and churn_analytics is a probability above 50%;
+ *    stratum_churn_purge also deletes old failed models;
  *  - scheduler: stratum_job_run_now / stratum_job_schedule wake the worker.
  */
 
@@ -376,6 +380,51 @@ BEGIN
 END $$;
 
 /*
+ * stratum_internal.churn_segment_doc
+ *		The SQL expression, over stratum.profiles p and
+ *		stratum.churn_predictions cp, of the profile document a segment is
+ *		evaluated over, restricted to the top-level keys the segment reads:
+ *		each key has the value it has in
+ *		stratum_internal.stream_profile_doc(p) || {"churn_probability": cp.probability}
+ *		(a column, else the derived days_since_purchase or tenure_days, else
+ *		the trait of that name), so the segment matches the same profiles.
+ *		The segment must be checked for the profile context (names
+ *		qualified); if a field is not "profile.<key>..." the expression is
+ *		the whole document.  Keep it in step with stream_profile_doc.
+ */
+CREATE FUNCTION stratum_internal.churn_segment_doc(p_segment stratum.condition) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+	keys	text[];
+	whole	boolean;
+BEGIN
+	SELECT array_agg(k.key ORDER BY k.first), bool_or(k.key IS NULL) INTO keys, whole
+	FROM (SELECT coalesce(replace(m[1], '""', '"'), m[2]) AS key, min(f.o) AS first
+		  FROM unnest(@extschema@.stratum_condition_fields(p_segment)) WITH ORDINALITY f(path, o)
+		  LEFT JOIN LATERAL regexp_match(f.path, '^profile\.(?:"((?:[^"]|"")*)"|([^."]+))(?:\.|$)') m ON true
+		  GROUP BY 1) k;
+	IF whole THEN
+		RETURN 'stratum_internal.stream_profile_doc(p) || jsonb_build_object(''churn_probability'', cp.probability)';
+	END IF;
+	RETURN 'jsonb_build_object(' || coalesce((
+		SELECT string_agg(format('%L, ', k) || CASE
+			WHEN k = 'churn_probability' THEN 'to_jsonb(cp.probability)'
+			WHEN EXISTS (SELECT 1 FROM pg_attribute a
+						 WHERE a.attrelid = 'stratum.profiles'::regclass AND a.attnum > 0
+						   AND NOT a.attisdropped AND a.attname = k AND k <> 'tenant_id')
+				THEN format('to_jsonb(p.%I)', k)
+			WHEN k = 'days_since_purchase' THEN
+				'coalesce(to_jsonb(CASE WHEN jsonb_typeof(p.traits -> ''last_purchase_at'') = ''string'''
+				' THEN floor(extract(epoch FROM now() - stratum_internal.stream_trait_timestamptz(p.traits ->> ''last_purchase_at'')) / 86400) END),'
+				' p.traits -> ''days_since_purchase'')'
+			WHEN k = 'tenure_days' THEN
+				'coalesce(to_jsonb(floor(extract(epoch FROM now() - p.created_at) / 86400)), p.traits -> ''tenure_days'')'
+			ELSE format('p.traits -> %L', k) END, ', ' ORDER BY o)
+		FROM unnest(keys) WITH ORDINALITY u(k, o)), '') || ')';
+END $$;
+COMMENT ON FUNCTION stratum_internal.churn_segment_doc(stratum.condition) IS 'SQL expression (over profiles p, predictions cp) of the profile document with only the keys a checked segment reads';
+
+/*
  * stratum_churn_interventions_run
  *		Enrol the profiles of every enabled intervention's segment and queue
  *		one outbox message each, category marketing, with an idempotency key
@@ -385,11 +434,15 @@ END $$;
  *		its cooldown.  The outbox checks consent again under a lock; a
  *		profile whose message it refuses (consent withdrawn meanwhile) is not
  *		enrolled, so outcomes count only profiles that were sent the offer.
- *		The segment is evaluated in one statement per
- *		intervention over each candidate's profile document (the one stream
- *		triggers see, stratum_internal.stream_profile_doc) with
- *		churn_probability set to the stored prediction.  Returns how many
- *		were enrolled.
+ *		The segment is evaluated in one statement per intervention over each
+ *		candidate's profile document (the one stream triggers see,
+ *		stratum_internal.stream_profile_doc, with churn_probability set to
+ *		the stored prediction), built with only the keys the segment reads
+ *		(stratum_internal.churn_segment_doc).  The messages are queued in the
+ *		same statement, set-based, as stratum_internal.outbox_enqueue would
+ *		queue them one by one: consent checked under a lock (a refusal is
+ *		counted in stratum.consent_drops), an idempotency key already queued
+ *		gives its existing item, one NOTIFY.  Returns how many were enrolled.
  */
 CREATE OR REPLACE FUNCTION stratum_churn_interventions_run(tenant text DEFAULT NULL)
 RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
@@ -398,6 +451,8 @@ DECLARE
 	i record;
 	n bigint := 0;
 	k bigint;
+	queued bigint;
+	refused bigint;
 BEGIN
 	FOR i IN
 		SELECT iv.intervention_id, iv.name, iv.channel, iv.offer, iv.offer_details, iv.cooldown_days,
@@ -406,43 +461,66 @@ BEGIN
 		WHERE iv.tenant_id = t AND iv.status = 'enabled'
 		ORDER BY iv.intervention_id
 	LOOP
-		WITH targets AS (
+		EXECUTE format($q$
+		WITH targets AS MATERIALIZED (
 			SELECT p.profile_id, p.email, p.phone, cp.probability,
 				   coalesce(12 * stratum_internal.trait_number(p.traits->>'mrr'),
 							stratum_internal.trait_number(p.traits->>'total_spend')) AS revenue
 			FROM stratum.churn_predictions cp
 			JOIN stratum.profiles p ON p.tenant_id = cp.tenant_id AND p.profile_id = cp.profile_id
-			WHERE cp.tenant_id = t
-			  AND (i.channel <> 'email' OR p.email IS NOT NULL)
-			  AND (i.channel <> 'sms' OR p.phone IS NOT NULL)
+			WHERE cp.tenant_id = $1
+			  AND ($3 <> 'email' OR p.email IS NOT NULL)
+			  AND ($3 <> 'sms' OR p.phone IS NOT NULL)
 			  AND NOT EXISTS (SELECT 1 FROM stratum.churn_intervention_enrolments e
-							  WHERE e.tenant_id = t AND e.profile_id = p.profile_id
-								AND e.intervention_id = i.intervention_id
-								AND e.enrolled_at > now() - make_interval(days => i.cooldown_days))
-			  AND @extschema@.stratum_condition_eval(i.segment, jsonb_build_object('profile',
-					stratum_internal.stream_profile_doc(p) || jsonb_build_object('churn_probability', cp.probability)))
-			ORDER BY cp.probability DESC, p.profile_id
-		), queued AS (
-			-- Consent is checked here, for the segment's members only (a
-			-- qual would be pushed down to every candidate), without a lock,
-			-- to leave out those who refuse marketing without counting a
-			-- dropped message each run; outbox_enqueue checks again under a
-			-- lock and returns NULL if consent went meanwhile.
+							  WHERE e.tenant_id = $1 AND e.profile_id = p.profile_id
+								AND e.intervention_id = $2
+								AND e.enrolled_at > now() - make_interval(days => $7))
+			  AND @extschema@.stratum_condition_eval($8, jsonb_build_object('profile', %s))
+		), members AS MATERIALIZED (
+			-- Consent is checked first without a lock, for the segment's
+			-- members only, to leave out those who refuse marketing without
+			-- counting a dropped message each run; then under a lock (FOR KEY
+			-- SHARE on the profile) as outbox_enqueue checks it.
 			SELECT g.profile_id, g.probability, g.revenue,
-				   CASE WHEN stratum_internal.consent_check(t, g.profile_id, 'marketing', false) = 'allowed' THEN
-				   stratum_internal.outbox_enqueue(t, i.channel,
-					   CASE i.channel WHEN 'email' THEN g.email WHEN 'sms' THEN g.phone ELSE 'profile:' || g.profile_id END,
-					   jsonb_build_object('intervention', i.name, 'offer', i.offer, 'offer_details', i.offer_details,
-										  'profile_id', g.profile_id, 'churn_probability', round(g.probability::numeric, 4)),
-					   'marketing', g.profile_id,
-					   format('churn-intervention:%s:%s:%s', i.intervention_id, g.profile_id, (now() AT TIME ZONE 'UTC')::date))
-				   END AS outbox_id
+				   CASE $3 WHEN 'email' THEN g.email WHEN 'sms' THEN g.phone ELSE 'profile:' || g.profile_id END AS destination,
+				   format('churn-intervention:%%s:%%s:%%s', $2, g.profile_id, (now() AT TIME ZONE 'UTC')::date) AS idempotency_key,
+				   stratum_internal.consent_check($1, g.profile_id, 'marketing', true) AS verdict
 			FROM targets g
+			WHERE stratum_internal.consent_check($1, g.profile_id, 'marketing', false) = 'allowed'
+		), queued AS (
+			INSERT INTO stratum.outbox AS o (tenant_id, kind, destination, payload, category, profile_id, idempotency_key)
+			SELECT $1, $3, m.destination,
+				   jsonb_build_object('intervention', $4, 'offer', $5, 'offer_details', $6,
+									  'profile_id', m.profile_id, 'churn_probability', round(m.probability::numeric, 4)),
+				   'marketing', m.profile_id, m.idempotency_key
+			FROM members m
+			WHERE m.verdict IN ('allowed', 'unknown_profile')
+			ORDER BY m.probability DESC, m.profile_id
+			ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+			RETURNING o.outbox_id, o.idempotency_key
+		), refused AS (
+			SELECT stratum_internal.consent_count_drop($1, 'outbox', m.verdict)
+			FROM members m
+			WHERE m.verdict NOT IN ('allowed', 'unknown_profile')
+		), enrolled AS (
+			INSERT INTO stratum.churn_intervention_enrolments (tenant_id, intervention_id, profile_id, probability, revenue, outbox_id)
+			SELECT $1, $2, x.profile_id, x.probability, x.revenue, x.outbox_id
+			FROM (SELECT m.profile_id, m.probability, m.revenue,
+						 coalesce(q.outbox_id, (SELECT o.outbox_id FROM stratum.outbox o
+												WHERE o.tenant_id = $1 AND o.idempotency_key = m.idempotency_key)) AS outbox_id
+				  FROM members m LEFT JOIN queued q ON q.idempotency_key = m.idempotency_key
+				  WHERE m.verdict IN ('allowed', 'unknown_profile')) x
+			WHERE x.outbox_id IS NOT NULL
+			ORDER BY x.probability DESC, x.profile_id
+			RETURNING 1
 		)
-		INSERT INTO stratum.churn_intervention_enrolments (tenant_id, intervention_id, profile_id, probability, revenue, outbox_id)
-		SELECT t, i.intervention_id, q.profile_id, q.probability, q.revenue, q.outbox_id FROM queued q
-		WHERE q.outbox_id IS NOT NULL;
-		GET DIAGNOSTICS k = ROW_COUNT;
+		SELECT (SELECT count(*) FROM enrolled), (SELECT count(*) FROM queued), (SELECT count(*) FROM refused)
+		$q$, stratum_internal.churn_segment_doc(i.segment))
+		INTO k, queued, refused
+		USING t, i.intervention_id, i.channel, i.name, i.offer, i.offer_details, i.cooldown_days, i.segment;
+		IF queued > 0 THEN
+			PERFORM pg_notify('stratum_outbox', i.channel);
+		END IF;
 		n := n + k;
 	END LOOP;
 	RETURN n;
@@ -495,9 +573,11 @@ COMMENT ON FUNCTION stratum_churn_interventions(text) IS 'Retention intervention
  *		 - score history days older than keep_score_history;
  *		 - retired models beyond the keep_retired_models newest retired
  *		   versions, except the one stratum_churn_model_rollback would go
- *		   back to and any still referenced by a stored prediction or a
- *		   remaining score history day.  Deployed, candidate, training and
- *		   failed models are never deleted.  Training runs that pointed at a
+ *		   back to; failed models that failed longer than
+ *		   keep_training_runs ago (trained_at, else created_at); in both
+ *		   cases not one still referenced by a stored prediction or a
+ *		   remaining score history day.  Deployed, candidate and training
+ *		   models are never deleted.  Training runs that pointed at a
  *		   deleted model keep their row with model_id NULL.
  */
 CREATE FUNCTION stratum_churn_purge(tenant text DEFAULT NULL,
@@ -579,11 +659,14 @@ BEGIN
 	END IF;
 	WITH deleted AS (
 		DELETE FROM stratum.churn_models m
-		WHERE m.tenant_id = t AND m.status = 'retired'
-		  AND m.model_id IS DISTINCT FROM rollback_to
-		  AND m.model_id NOT IN (SELECT k.model_id FROM stratum.churn_models k
-								 WHERE k.tenant_id = t AND k.status = 'retired'
-								 ORDER BY k.version DESC LIMIT keep_retired_models)
+		WHERE m.tenant_id = t
+		  AND ((m.status = 'retired'
+				AND m.model_id IS DISTINCT FROM rollback_to
+				AND m.model_id NOT IN (SELECT k.model_id FROM stratum.churn_models k
+									   WHERE k.tenant_id = t AND k.status = 'retired'
+									   ORDER BY k.version DESC LIMIT keep_retired_models))
+			   OR (m.status = 'failed'
+				   AND coalesce(m.trained_at, m.created_at) < now() - keep_training_runs))
 		  AND NOT EXISTS (SELECT 1 FROM stratum.churn_predictions c
 						  WHERE c.tenant_id = t AND c.model_id = m.model_id)
 		  AND NOT EXISTS (SELECT 1 FROM stratum.churn_score_history h
@@ -601,7 +684,7 @@ BEGIN
 END $$;
 
 COMMENT ON FUNCTION stratum_churn_purge(text, interval, interval, integer, interval, integer) IS
-	'Delete a tenant''s old churn data (finished training runs, decided enrolments, retired models, score history); returns the counts';
+	'Delete a tenant''s old churn data (finished training runs, decided enrolments, retired and failed models, score history); returns the counts';
 
 /*
  * stratum_internal.churn_purge_all
@@ -730,3 +813,58 @@ BEGIN
 	PERFORM stratum_internal.scheduler_wake();
 	RETURN due;
 END $$;
+
+-- ---------------------------------------------------------------------------
+-- Retention: speed and consistency.  "At risk" in the score history and in
+-- stratum.churn_analytics is a probability above 50%, as in the default
+-- intervention segment (churn_probability > 50%); it was 50% or more.  Score
+-- history rows written before the update keep their count.
+-- ---------------------------------------------------------------------------
+
+/*
+ * stratum_churn_score_all
+ *		Batch job: score every profile that has not churned with the
+ *		deployed model, store the predictions, and record the day's
+ *		predicted churn rate in stratum.churn_score_history; returns how
+ *		many were scored.
+ */
+CREATE OR REPLACE FUNCTION stratum_churn_score_all(top integer DEFAULT 5, tenant text DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+	n bigint;
+BEGIN
+	n := stratum_internal.churn_score_query(t, format(
+		'SELECT * FROM stratum_internal.churn_features_at(%L, now(), 0) WHERE NOT churned_before', t), top);
+	INSERT INTO stratum.churn_score_history AS h (tenant_id, day, model_id, profiles, mean_probability, at_risk)
+	SELECT t, (now() AT TIME ZONE 'UTC')::date, max(c.model_id), count(*), avg(c.probability),
+		   count(*) FILTER (WHERE c.probability > 0.5)
+	FROM stratum.churn_predictions c
+	WHERE c.tenant_id = t AND c.scored_at = now()
+	HAVING count(*) > 0
+	ON CONFLICT (tenant_id, day) DO UPDATE SET model_id = excluded.model_id, profiles = excluded.profiles,
+		mean_probability = excluded.mean_probability, at_risk = excluded.at_risk, scored_at = now();
+	RETURN n;
+END $$;
+COMMENT ON COLUMN stratum.churn_score_history.at_risk IS 'Profiles with a probability above 50% (as the default intervention segment churn_probability > 50%)';
+
+CREATE OR REPLACE VIEW stratum.churn_analytics WITH (security_invoker = true) AS
+	SELECT t.tenant_id,
+		   (SELECT count(*) FROM stratum.churn_predictions c JOIN stratum.profiles p USING (tenant_id, profile_id)
+			WHERE c.tenant_id = t.tenant_id AND c.probability > 0.5 AND p.lifecycle_stage NOT IN ('churned', 'lost')) AS profiles_at_risk,
+		   (SELECT coalesce(sum(c.probability * coalesce(12 * stratum_internal.trait_number(p.traits->>'mrr'),
+													  stratum_internal.trait_number(p.traits->>'total_spend'), 0)), 0)
+			FROM stratum.churn_predictions c JOIN stratum.profiles p USING (tenant_id, profile_id)
+			WHERE c.tenant_id = t.tenant_id AND c.probability > 0.5 AND p.lifecycle_stage NOT IN ('churned', 'lost')) AS revenue_at_risk,
+		   (SELECT avg(c.probability) FROM stratum.churn_predictions c WHERE c.tenant_id = t.tenant_id) AS predicted_churn_rate,
+		   (SELECT jsonb_agg(jsonb_build_object('day', h.day, 'predicted_churn_rate', round(h.mean_probability::numeric, 4),
+												'at_risk', h.at_risk) ORDER BY h.day)
+			FROM stratum.churn_score_history h
+			WHERE h.tenant_id = t.tenant_id AND h.day > current_date - 90) AS predicted_churn_rate_trend,
+		   (SELECT count(*) FILTER (WHERE e.outcome = 'retained')::double precision
+				   / nullif(count(*) FILTER (WHERE e.outcome IN ('retained', 'churned')), 0)
+			FROM stratum.churn_intervention_enrolments e WHERE e.tenant_id = t.tenant_id) AS intervention_success_rate,
+		   (SELECT coalesce(sum(e.revenue) FILTER (WHERE e.outcome = 'retained'), 0)
+			FROM stratum.churn_intervention_enrolments e WHERE e.tenant_id = t.tenant_id) AS revenue_saved
+	FROM stratum.tenants t;
+COMMENT ON COLUMN stratum.churn_analytics.profiles_at_risk IS 'Profiles with a stored churn probability above 50%, not churned or lost (the default intervention segment)';

@@ -18,9 +18,11 @@
  *		 - score history days older than keep_score_history;
  *		 - retired models beyond the keep_retired_models newest retired
  *		   versions, except the one stratum_churn_model_rollback would go
- *		   back to and any still referenced by a stored prediction or a
- *		   remaining score history day.  Deployed, candidate, training and
- *		   failed models are never deleted.  Training runs that pointed at a
+ *		   back to; failed models that failed longer than
+ *		   keep_training_runs ago (trained_at, else created_at); in both
+ *		   cases not one still referenced by a stored prediction or a
+ *		   remaining score history day.  Deployed, candidate and training
+ *		   models are never deleted.  Training runs that pointed at a
  *		   deleted model keep their row with model_id NULL.
  */
 CREATE FUNCTION stratum_churn_purge(tenant text DEFAULT NULL,
@@ -102,11 +104,14 @@ BEGIN
 	END IF;
 	WITH deleted AS (
 		DELETE FROM stratum.churn_models m
-		WHERE m.tenant_id = t AND m.status = 'retired'
-		  AND m.model_id IS DISTINCT FROM rollback_to
-		  AND m.model_id NOT IN (SELECT k.model_id FROM stratum.churn_models k
-								 WHERE k.tenant_id = t AND k.status = 'retired'
-								 ORDER BY k.version DESC LIMIT keep_retired_models)
+		WHERE m.tenant_id = t
+		  AND ((m.status = 'retired'
+				AND m.model_id IS DISTINCT FROM rollback_to
+				AND m.model_id NOT IN (SELECT k.model_id FROM stratum.churn_models k
+									   WHERE k.tenant_id = t AND k.status = 'retired'
+									   ORDER BY k.version DESC LIMIT keep_retired_models))
+			   OR (m.status = 'failed'
+				   AND coalesce(m.trained_at, m.created_at) < now() - keep_training_runs))
 		  AND NOT EXISTS (SELECT 1 FROM stratum.churn_predictions c
 						  WHERE c.tenant_id = t AND c.model_id = m.model_id)
 		  AND NOT EXISTS (SELECT 1 FROM stratum.churn_score_history h
@@ -123,7 +128,7 @@ BEGIN
 							  'models', models, 'score_history', history);
 END $$;
 COMMENT ON FUNCTION stratum_churn_purge(text, interval, interval, integer, interval, integer) IS
-	'Delete a tenant''s old churn data (finished training runs, decided enrolments, retired models, score history); returns the counts';
+	'Delete a tenant''s old churn data (finished training runs, decided enrolments, retired and failed models, score history); returns the counts';
 
 /*
  * stratum_internal.churn_purge_all
