@@ -48,42 +48,277 @@ LANGUAGE sql AS $$
 		SET rejected = r.rejected + 1, last_detail = excluded.last_detail, last_at = excluded.last_at;
 $$;
 
-CREATE FUNCTION stratum_internal.event_intake_row() RETURNS trigger
+/*
+ * The statement's rows are resolved together, after the last one arrived:
+ * the row trigger (C, src/ingest/intake_stash.c) only keeps each row and
+ * stores nothing; the statement trigger reads them back in the order they
+ * came and
+ *  1. checks them all in one query (the common shapes inline, anything else
+ *     through the same validators as stratum_track) and counts the refused
+ *     ones per tenant and reason, the last one's detail kept;
+ *  2. looks every identifier up in one join: a row whose identifiers are all
+ *     known and all point at one profile is "known" (that profile is locked
+ *     FOR KEY SHARE, in id order, as resolve_profile's fast path does);
+ *  3. resolves the other rows one by one in row order with
+ *     stratum_internal.resolve_profile (identifier locks, creation, merge
+ *     rules unchanged), so the second row of a new person finds the profile
+ *     the first created;
+ *  4. writes the events with one INSERT ... SELECT in row order (so event ids
+ *     follow the rows), then last/first seen and traits once per profile.
+ *
+ * The result is the one the rows would give one at a time, in order.  Where
+ * the order of writes matters the writes are split: before a row that finds
+ * two or more profiles (it may merge them), the rows before it are written,
+ * so the merge moves their events and sees their traits, as it would row by
+ * row; after a row whose traits carry "country" (the consent region of
+ * stratum_internal.consent_check), the rows up to it are written, so later
+ * events are checked under the new region.  The remaining difference is
+ * under concurrency only: a merge that a concurrent session makes possible
+ * between that check and the resolution finds the earlier rows' events not
+ * yet written; they are written to the surviving profile directly (the merge
+ * log's rows_moved does not count them).
+ */
+CREATE TYPE stratum_internal.intake_item AS (
+	ord			bigint,
+	tenant_id	text,
+	event		text,
+	properties	jsonb,
+	occurred_at	timestamptz,
+	traits		jsonb,
+	message_id	text,
+	source		text,
+	kinds		text[],
+	vals		text[],
+	problem		stratum_internal.problem,
+	profile_id	bigint
+);
+COMMENT ON TYPE stratum_internal.intake_item IS 'One row of a statement on stratum.event_intake, checked and normalised, with its profile once known';
+
+CREATE AGGREGATE stratum_internal.jsonb_concat_agg(jsonb) (
+	SFUNC = pg_catalog.jsonb_concat,
+	STYPE = jsonb
+);
+COMMENT ON AGGREGATE stratum_internal.jsonb_concat_agg(jsonb) IS 'a || b || c ... in the aggregate''s order (later keys win)';
+
+CREATE FUNCTION stratum_internal.event_intake_stash() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'stratum_intake_stash' LANGUAGE C;
+COMMENT ON FUNCTION stratum_internal.event_intake_stash() IS 'Row trigger of stratum.event_intake: keep the row for the statement trigger, store nothing';
+
+CREATE FUNCTION stratum_internal.event_intake_pending() RETURNS SETOF stratum.event_intake
+	AS 'MODULE_PATHNAME', 'stratum_intake_pending' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION stratum_internal.event_intake_pending() IS 'The rows of stratum.event_intake kept since the last call, in the order they came (empties the store)';
+
+/*
+ * stratum_internal.intake_store
+ *		Write the checked rows lo+1 .. hi of items: their events in row order,
+ *		then first/last seen and traits once per profile.  Profiles come from
+ *		the item, else from the rows resolved one by one (hard_k/hard_pid);
+ *		ids merged away meanwhile are replaced by their survivor
+ *		(lost_ids/into_ids).
+ */
+CREATE FUNCTION stratum_internal.intake_store(items stratum_internal.intake_item[], lo integer, hi integer,
+											  hard_k integer[], hard_pid bigint[],
+											  lost_ids bigint[], into_ids bigint[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	batch	stratum_internal.intake_item[];
+BEGIN
+	IF hi <= lo THEN
+		RETURN;
+	END IF;
+	batch := ARRAY(
+		SELECT ROW(x.ord, x.tenant_id, x.event, x.properties, x.occurred_at, x.traits, x.message_id, x.source,
+				   NULL, NULL, NULL,
+				   coalesce(m.into_id, h.pid, x.profile_id))::stratum_internal.intake_item
+		FROM unnest(items) WITH ORDINALITY AS x(ord, tenant_id, event, properties, occurred_at, traits, message_id,
+												source, kinds, vals, problem, profile_id, k)
+		LEFT JOIN unnest(hard_k, hard_pid) AS h(k, pid) ON h.k = x.k
+		LEFT JOIN unnest(lost_ids, into_ids) AS m(lost_id, into_id) ON m.lost_id = coalesce(h.pid, x.profile_id)
+		WHERE x.k > lo AND x.k <= hi
+		ORDER BY x.k);
+
+	INSERT INTO stratum.events (tenant_id, occurred_at, profile_id, event_type, properties, source, message_id)
+	SELECT b.tenant_id, b.occurred_at, b.profile_id, btrim(b.event), coalesce(b.properties, '{}'), b.source, b.message_id
+	FROM unnest(batch) b
+	ORDER BY b.ord;
+
+	-- Lock in id order before the update, as resolve_profile locks.
+	PERFORM 1 FROM stratum.profiles p
+	WHERE (p.tenant_id, p.profile_id) IN (SELECT b.tenant_id, b.profile_id FROM unnest(batch) b)
+	ORDER BY p.tenant_id, p.profile_id
+	FOR NO KEY UPDATE;
+
+	UPDATE stratum.profiles p SET
+		last_seen_at = greatest(p.last_seen_at, a.last_at),
+		first_seen_at = least(p.first_seen_at, a.first_at),
+		traits = CASE WHEN a.traits IS NULL THEN p.traits ELSE p.traits || a.traits END,
+		updated_at = CASE WHEN a.traits IS NULL THEN p.updated_at ELSE now() END
+	FROM (SELECT b.tenant_id, b.profile_id, max(b.occurred_at) AS last_at, min(b.occurred_at) AS first_at,
+				 stratum_internal.jsonb_concat_agg(b.traits ORDER BY b.ord)
+					FILTER (WHERE b.traits IS NOT NULL AND b.traits <> '{}') AS traits
+		  FROM unnest(batch) b
+		  GROUP BY b.tenant_id, b.profile_id) a
+	WHERE p.tenant_id = a.tenant_id AND p.profile_id = a.profile_id
+	  AND (a.traits IS NOT NULL
+		   OR p.last_seen_at IS NULL OR p.last_seen_at < a.last_at
+		   OR p.first_seen_at IS NULL OR p.first_seen_at > a.first_at);
+END $$;
+
+/*
+ * stratum_internal.event_intake_resolve
+ *		AFTER INSERT statement trigger of stratum.event_intake: check, resolve
+ *		and store the rows the statement gave (see above).
+ */
+CREATE FUNCTION stratum_internal.event_intake_resolve() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-	ids		record;
-	prob	stratum_internal.problem;
-	r		record;
+	lim			record := stratum_internal.ingest_limits();
+	items		stratum_internal.intake_item[];
+	n			integer;
+	nbad		integer;
+	nlocked		integer;
+	done		integer := 0;
+	hr			record;
+	cur			bigint[];
+	res			record;
+	hard_k		integer[] := '{}';
+	hard_pid	bigint[] := '{}';
+	lost_ids	bigint[] := '{}';
+	into_ids	bigint[] := '{}';
 BEGIN
-	IF NEW.tenant_id IS NULL OR NOT EXISTS (SELECT 1 FROM stratum.tenants WHERE tenant_id = NEW.tenant_id) THEN
-		prob := ('unknown_tenant', '42704', format('unknown tenant "%s"', NEW.tenant_id), NULL, NULL);
-	ELSE
-		ids := stratum_internal.identifiers(NEW.user_id, NEW.anonymous_id, NEW.email, NEW.phone);
-		prob := ids.problem;
-		IF prob.reason IS NULL THEN
-			prob := stratum_internal.check_event(NEW.tenant_id, NEW.event, NEW.properties,
-												 coalesce(NEW.occurred_at, now()));
-		END IF;
-		IF prob.reason IS NULL AND NEW.traits IS NOT NULL AND jsonb_typeof(NEW.traits) <> 'object' THEN
-			prob := ('invalid_traits', '22023', 'traits must be a JSON object', NULL, NULL);
-		END IF;
-	END IF;
-
-	IF prob.reason IS NOT NULL THEN
-		PERFORM stratum_internal.count_rejection(NEW.tenant_id, prob);
+	-- 1. Check.  The inline tests only pass rows the validators would pass;
+	-- every other row goes through them, in the order of event_intake_row
+	-- before: tenant, identifiers, event, traits.
+	items := ARRAY(
+		SELECT ROW(s.ord, s.tenant_id, s.event, s.properties, s.at, s.traits, s.message_id,
+				   coalesce(s.source, 'intake'),
+				   coalesce(i.kinds, s.fast_kinds), coalesce(i.vals, s.fast_vals),
+				   CASE WHEN NOT s.tenant_ok
+						THEN ('unknown_tenant', '42704', format('unknown tenant "%s"', s.tenant_id), NULL, NULL)::stratum_internal.problem
+						WHEN (i.problem).reason IS NOT NULL THEN i.problem
+						ELSE coalesce(
+							CASE WHEN NOT s.event_ok
+								 THEN stratum_internal.check_event(s.tenant_id, s.event, s.properties, s.at) END,
+							CASE WHEN s.traits IS NOT NULL AND jsonb_typeof(s.traits) <> 'object'
+								 THEN ('invalid_traits', '22023', 'traits must be a JSON object', NULL, NULL)::stratum_internal.problem END)
+				   END,
+				   NULL)::stratum_internal.intake_item
+		FROM (SELECT p.*, t.tenant_id IS NOT NULL AS tenant_ok, coalesce(p.occurred_at, now()) AS at,
+					 p.email IS NULL AND p.phone IS NULL
+						AND (nullif(btrim(p.user_id), '') IS NOT NULL OR nullif(btrim(p.anonymous_id), '') IS NOT NULL) AS fast_ids,
+					 CASE WHEN nullif(btrim(p.user_id), '') IS NOT NULL THEN ARRAY['user_id'] ELSE '{}'::text[] END
+						|| CASE WHEN nullif(btrim(p.anonymous_id), '') IS NOT NULL THEN ARRAY['anonymous_id'] ELSE '{}'::text[] END AS fast_kinds,
+					 CASE WHEN nullif(btrim(p.user_id), '') IS NOT NULL THEN ARRAY[btrim(p.user_id)] ELSE '{}'::text[] END
+						|| CASE WHEN nullif(btrim(p.anonymous_id), '') IS NOT NULL THEN ARRAY[btrim(p.anonymous_id)] ELSE '{}'::text[] END AS fast_vals,
+					 p.event IS NOT NULL AND btrim(p.event) <> '' AND length(p.event) <= 200 AND p.event !~ '[[:cntrl:]]'
+						AND (p.properties IS NULL
+							 OR (jsonb_typeof(p.properties) = 'object'
+								 AND octet_length(p.properties::text) <= lim.max_properties_bytes))
+						AND coalesce(p.occurred_at, now()) <= now() + lim.max_future_skew
+						AND coalesce(p.occurred_at, now()) >= now() - make_interval(days => t.retention_days) AS event_ok
+			  FROM stratum_internal.event_intake_pending()
+					WITH ORDINALITY AS p(tenant_id, event, user_id, anonymous_id, email, phone, properties,
+										 occurred_at, traits, message_id, source, intake_id, ord)
+			  LEFT JOIN stratum.tenants t ON t.tenant_id = p.tenant_id) s
+		LEFT JOIN LATERAL (SELECT * FROM stratum_internal.identifiers(s.user_id, s.anonymous_id, s.email, s.phone)
+						   WHERE s.tenant_ok AND NOT s.fast_ids) i ON true
+		ORDER BY s.ord);
+	n := cardinality(items);
+	IF n = 0 THEN
 		RETURN NULL;
 	END IF;
 
-	r := stratum_internal.resolve_profile(NEW.tenant_id, ids.kinds, ids.vals);
-	PERFORM stratum_internal.store_event(NEW.tenant_id, r.profile_id, NEW.event, NEW.properties,
-										 coalesce(NEW.occurred_at, now()), coalesce(NEW.source, 'intake'),
-										 NEW.message_id);
-	IF NEW.traits IS NOT NULL AND NEW.traits <> '{}' THEN
-		UPDATE stratum.profiles p SET traits = p.traits || NEW.traits, updated_at = now()
-		WHERE p.tenant_id = NEW.tenant_id AND p.profile_id = r.profile_id;
+	-- Refused rows: counted per tenant and reason, as count_rejection does
+	-- row by row (the last row's message is kept).
+	SELECT count(*) INTO nbad FROM unnest(items) x WHERE (x.problem).reason IS NOT NULL;
+	IF nbad > 0 THEN
+		INSERT INTO stratum.ingest_rejections AS r (tenant_id, day, reason, rejected, last_detail, last_at)
+		SELECT coalesce(x.tenant_id, ''), (now() AT TIME ZONE 'UTC')::date, (x.problem).reason, count(*),
+			   -- Quoted input values are withheld: a rejected e-mail address or
+			   -- phone number is personal data that erasure could not find here.
+			   (array_agg(regexp_replace((x.problem).message, '"[^"]*"', '"..."', 'g')
+						  || coalesce(': ' || nullif((x.problem).detail, ''), '') ORDER BY x.ord DESC))[1],
+			   now()
+		FROM unnest(items) x
+		WHERE (x.problem).reason IS NOT NULL
+		GROUP BY 1, 3
+		ON CONFLICT (tenant_id, day, reason) DO UPDATE
+			SET rejected = r.rejected + excluded.rejected, last_detail = excluded.last_detail, last_at = excluded.last_at;
 	END IF;
+
+	-- 2. The good rows, with the profile when all their identifiers know one.
+	items := ARRAY(
+		SELECT ROW(x.ord, x.tenant_id, x.event, x.properties, x.occurred_at, x.traits, x.message_id, x.source,
+				   x.kinds, x.vals, NULL, c.pid)::stratum_internal.intake_item
+		FROM unnest(items) x
+		CROSS JOIN LATERAL (
+			SELECT CASE WHEN count(i.profile_id) = cardinality(x.kinds) AND min(i.profile_id) = max(i.profile_id)
+						THEN min(i.profile_id) END AS pid
+			FROM unnest(x.kinds, x.vals) AS u(kd, v)
+			LEFT JOIN stratum.identities i ON i.tenant_id = x.tenant_id AND i.kind = u.kd AND i.value = u.v) c
+		WHERE (x.problem).reason IS NULL
+		ORDER BY x.ord);
+	n := cardinality(items);
+	IF n = 0 THEN
+		RETURN NULL;
+	END IF;
+
+	-- Their profiles, locked in id order; a row whose profile was merged away
+	-- meanwhile is resolved one by one below.
+	SELECT count(*) INTO nlocked
+	FROM (SELECT 1 FROM stratum.profiles p
+		  WHERE (p.tenant_id, p.profile_id) IN (SELECT x.tenant_id, x.profile_id FROM unnest(items) x)
+		  ORDER BY p.tenant_id, p.profile_id
+		  FOR KEY SHARE) l;
+	IF nlocked < (SELECT count(*) FROM (SELECT DISTINCT x.tenant_id, x.profile_id FROM unnest(items) x
+										WHERE x.profile_id IS NOT NULL) d) THEN
+		items := ARRAY(
+			SELECT ROW(x.ord, x.tenant_id, x.event, x.properties, x.occurred_at, x.traits, x.message_id, x.source,
+					   x.kinds, x.vals, NULL, p.profile_id)::stratum_internal.intake_item
+			FROM unnest(items) x
+			LEFT JOIN stratum.profiles p ON p.tenant_id = x.tenant_id AND p.profile_id = x.profile_id
+			ORDER BY x.ord);
+	END IF;
+
+	-- 3. The rest one by one, in row order; writes split where order matters.
+	FOR hr IN
+		SELECT x.k, x.tenant_id, x.kinds, x.vals, x.profile_id IS NULL AS hard,
+			   coalesce(x.traits ? 'country', false) AS country
+		FROM unnest(items) WITH ORDINALITY AS x(ord, tenant_id, event, properties, occurred_at, traits, message_id,
+												source, kinds, vals, problem, profile_id, k)
+		WHERE x.profile_id IS NULL OR x.traits ? 'country'
+		ORDER BY x.k
+	LOOP
+		IF hr.hard THEN
+			IF hr.k - 1 > done THEN
+				SELECT kp.pids INTO cur FROM stratum_internal.known_profiles(hr.tenant_id, hr.kinds, hr.vals) kp;
+				IF cardinality(cur) > 1 THEN
+					PERFORM stratum_internal.intake_store(items, done, hr.k - 1, hard_k, hard_pid, lost_ids, into_ids);
+					done := hr.k - 1;
+				END IF;
+			END IF;
+			res := stratum_internal.resolve_profile(hr.tenant_id, hr.kinds, hr.vals);
+			hard_k := hard_k || hr.k::integer;
+			hard_pid := hard_pid || res.profile_id;
+			IF cardinality(res.merged) > 0 THEN
+				into_ids := ARRAY(SELECT CASE WHEN m = ANY (res.merged) THEN res.profile_id ELSE m END
+								  FROM unnest(into_ids) WITH ORDINALITY AS u(m, j) ORDER BY j)
+							|| array_fill(res.profile_id, ARRAY[cardinality(res.merged)]);
+				lost_ids := lost_ids || res.merged;
+			END IF;
+		END IF;
+		IF hr.country THEN
+			PERFORM stratum_internal.intake_store(items, done, hr.k::integer, hard_k, hard_pid, lost_ids, into_ids);
+			done := hr.k;
+		END IF;
+	END LOOP;
+
+	-- 4. Everything not written yet.
+	PERFORM stratum_internal.intake_store(items, done, n, hard_k, hard_pid, lost_ids, into_ids);
 	RETURN NULL;
 END $$;
 
 CREATE TRIGGER event_intake_row BEFORE INSERT ON stratum.event_intake
-	FOR EACH ROW EXECUTE FUNCTION stratum_internal.event_intake_row();
+	FOR EACH ROW EXECUTE FUNCTION stratum_internal.event_intake_stash();
+CREATE TRIGGER event_intake_statement AFTER INSERT ON stratum.event_intake
+	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.event_intake_resolve();
