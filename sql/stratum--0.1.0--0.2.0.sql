@@ -933,7 +933,7 @@ BEGIN
 						  WHERE g.tenant_id = x.tenant_id AND g.kinds = x.kinds AND g.vals = x.vals)
 		ORDER BY x.k);
 	FOR hr IN
-		SELECT x.k, x.tenant_id, x.kinds, x.vals, x.profile_id IS NULL AS hard, g.ord AS group_first,
+		SELECT x.k::integer AS k, x.tenant_id, x.kinds, x.vals, x.profile_id IS NULL AS hard, g.ord AS group_first,
 			   coalesce(x.traits ? 'country', false) AS country
 		FROM unnest(items) WITH ORDINALITY AS x(ord, tenant_id, event, properties, occurred_at, traits, message_id,
 												source, kinds, vals, problem, profile_id, k)
@@ -1025,7 +1025,7 @@ BEGIN
 			END LOOP;
 		END IF;
 		IF hr.country THEN
-			PERFORM stratum_internal.intake_store(items, pids, made, done, hr.k::integer);
+			PERFORM stratum_internal.intake_store(items, pids, made, done, hr.k);
 			done := hr.k;
 		END IF;
 	END LOOP;
