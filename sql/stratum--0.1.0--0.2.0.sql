@@ -669,6 +669,8 @@ INSERT INTO stratum.job_schedules (tenant_id, name, schedule, timezone, command)
  *     the first created;
  *  4. writes the events with one INSERT ... SELECT in row order (so event ids
  *     follow the rows), then last/first seen and traits once per profile.
+ * The row trigger also resolves the rows kept so far every 20 000 rows
+ * (INTAKE_CHUNK_ROWS), so memory stays bounded on a COPY of any size.
  *
  * The result is the one the rows would give one at a time, in order.  Where
  * the order of writes matters the writes are split: before a row that finds
@@ -759,11 +761,12 @@ BEGIN
 END $$;
 
 /*
- * stratum_internal.event_intake_resolve
- *		AFTER INSERT statement trigger of stratum.event_intake: check, resolve
- *		and store the rows the statement gave (see above).
+ * stratum_internal.intake_resolve_pending
+ *		Check, resolve and store the rows of stratum.event_intake kept so far
+ *		(see above).  Called by the statement trigger, and by the row trigger
+ *		every so many rows.
  */
-CREATE FUNCTION stratum_internal.event_intake_resolve() RETURNS trigger
+CREATE FUNCTION stratum_internal.intake_resolve_pending() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
 	lim			record := stratum_internal.ingest_limits();
@@ -810,7 +813,7 @@ BEGIN
 							THEN ('unknown_tenant', '42704', format('unknown tenant "%s"', s.tenant_id), NULL, NULL)::stratum_internal.problem
 							WHEN (i.problem).reason IS NOT NULL THEN i.problem
 							ELSE coalesce(
-								CASE WHEN NOT s.event_ok
+								CASE WHEN NOT coalesce(s.event_ok, false)
 									 THEN stratum_internal.check_event(s.tenant_id, s.event, s.properties, s.at) END,
 								CASE WHEN s.traits IS NOT NULL AND jsonb_typeof(s.traits) <> 'object'
 									 THEN ('invalid_traits', '22023', 'traits must be a JSON object', NULL, NULL)::stratum_internal.problem END)
@@ -845,7 +848,7 @@ BEGIN
 		ORDER BY x.ord);
 	n := cardinality(items);
 	IF n = 0 THEN
-		RETURN NULL;
+		RETURN;
 	END IF;
 
 	-- Refused rows: counted per tenant and reason, as count_rejection does
@@ -866,7 +869,7 @@ BEGIN
 			SET rejected = r.rejected + excluded.rejected, last_detail = excluded.last_detail, last_at = excluded.last_at;
 	END IF;
 	IF nbad = n THEN
-		RETURN NULL;
+		RETURN;
 	END IF;
 
 	-- Their profiles, locked in id order (FOR NO KEY UPDATE: what
@@ -1032,6 +1035,16 @@ BEGIN
 
 	-- 4. Everything not written yet.
 	PERFORM stratum_internal.intake_store(items, pids, made, done, n);
+END $$;
+
+/*
+ * stratum_internal.event_intake_resolve
+ *		AFTER INSERT statement trigger of stratum.event_intake.
+ */
+CREATE FUNCTION stratum_internal.event_intake_resolve() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM stratum_internal.intake_resolve_pending();
 	RETURN NULL;
 END $$;
 

@@ -13,8 +13,12 @@
  * and leaves the stash empty.
  *
  * The stash holds the rows of the statement being executed only: the
- * statement trigger empties it, and an error (transaction or subtransaction
- * abort) drops it.
+ * statement trigger empties it, and an error (abort of the subtransaction
+ * that kept the rows, or of the transaction) drops it.  Every
+ * INTAKE_CHUNK_ROWS rows the row trigger resolves the rows kept so far
+ * itself (stratum_internal.intake_resolve_pending, as the statement trigger
+ * does), so a COPY of any size needs bounded memory; the result is the same,
+ * since a statement's rows resolve as they would one statement each.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,6 +27,7 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -32,8 +37,13 @@
 
 #include "stratum.h"
 
+/* Rows resolved at once at most; more are resolved in chunks of this size. */
+#define INTAKE_CHUNK_ROWS 20000
+
 static Tuplestorestate *stash = NULL;
 static Oid	stash_relid = InvalidOid;
+static int64 stash_rows = 0;
+static SubTransactionId stash_subid = InvalidSubTransactionId;
 static bool callbacks_registered = false;
 
 static void
@@ -42,6 +52,8 @@ stash_forget(void)
 	/* The memory belongs to the transaction's context; just drop it. */
 	stash = NULL;
 	stash_relid = InvalidOid;
+	stash_rows = 0;
+	stash_subid = InvalidSubTransactionId;
 }
 
 static void
@@ -57,8 +69,13 @@ static void
 stash_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					   SubTransactionId parentSubid, void *arg)
 {
+	if (stash == NULL || mySubid != stash_subid)
+		return;
+	/* Rows kept in an aborted subtransaction go; a committed one hands them up. */
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 		stash_forget();
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		stash_subid = parentSubid;
 }
 
 PG_FUNCTION_INFO_V1(stratum_intake_stash);
@@ -98,8 +115,22 @@ stratum_intake_stash(PG_FUNCTION_ARGS)
 		stash = tuplestore_begin_heap(false, false, work_mem);
 		MemoryContextSwitchTo(old);
 		stash_relid = RelationGetRelid(td->tg_relation);
+		stash_subid = GetCurrentSubTransactionId();
 	}
 	tuplestore_puttuple(stash, td->tg_trigtuple);
+	stash_rows++;
+
+	if (stash_rows >= INTAKE_CHUNK_ROWS)
+	{
+		int			rc;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		rc = SPI_execute("SELECT stratum_internal.intake_resolve_pending()", false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "resolving intake rows failed: %s", SPI_result_code_string(rc));
+		SPI_finish();
+	}
 
 	return PointerGetDatum(NULL);
 }
@@ -133,8 +164,7 @@ stratum_intake_pending(PG_FUNCTION_ARGS)
 
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setDesc = tupdesc;
-	stash = NULL;
-	stash_relid = InvalidOid;
+	stash_forget();
 
 	return (Datum) 0;
 }
