@@ -150,3 +150,16 @@ SELECT count(*) AS events, count(DISTINCT (properties ->> 'g')) AS rows, count(D
 		   = array_agg((properties ->> 'g')::integer ORDER BY (properties ->> 'g')::integer) AS in_row_order
 FROM stratum.events WHERE tenant_id = 'ib' AND event_type = 'chunk';
 SELECT count(*) AS chunk_new_profiles FROM stratum.identities WHERE tenant_id = 'ib' AND value = 'chunk-new';
+
+-- An error caught inside the statement (a sub-transaction of a function it
+-- calls) keeps the rows already given.
+CREATE FUNCTION pg_temp.careful(g integer) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM 1 / (g - g);
+	RETURN 'never';
+EXCEPTION WHEN division_by_zero THEN
+	RETURN 'k-4';
+END $$;
+INSERT INTO stratum.event_intake (tenant_id, event, user_id)
+SELECT 'ib', 'caught', pg_temp.careful(g) FROM generate_series(1, 3) g;
+SELECT count(*) AS caught FROM stratum.events WHERE tenant_id = 'ib' AND event_type = 'caught';
