@@ -660,14 +660,18 @@ INSERT INTO stratum.job_schedules (tenant_id, name, schedule, timezone, command)
  *  1. checks them all in one query (the common shapes inline, anything else
  *     through the same validators as stratum_track) and counts the refused
  *     ones per tenant and reason, the last one's detail kept;
- *  2. looks every identifier up in one join: a row whose identifiers are all
- *     known and all point at one profile is "known" (that profile is locked
- *     FOR KEY SHARE, in id order, as resolve_profile's fast path does);
- *  3. resolves the other rows one by one in row order with
+ *  2. looks the identifiers up with one join per kind: a row whose
+ *     identifiers are all known and all point at one profile is "known"
+ *     (those profiles are locked FOR NO KEY UPDATE, in id order);
+ *  3. creates the new people together: identifier sets that are all unknown
+ *     and share no identifier with another set of the statement (under the
+ *     identifier locks of stratum_internal.lock_identifiers, taken in one
+ *     go), a run at a time so profile ids follow the first rows;
+ *  4. resolves the other rows one by one in row order with
  *     stratum_internal.resolve_profile (identifier locks, creation, merge
- *     rules unchanged), so the second row of a new person finds the profile
- *     the first created;
- *  4. writes the events with one INSERT ... SELECT in row order (so event ids
+ *     rules unchanged), so e.g. a row naming a new person by e-mail finds
+ *     the profile an earlier row created with that e-mail and a user id;
+ *  5. writes the events with one INSERT ... SELECT in row order (so event ids
  *     follow the rows), then last/first seen and traits once per profile.
  * The row trigger also resolves the rows kept so far every 20 000 rows
  * (INTAKE_CHUNK_ROWS), so memory stays bounded on a COPY of any size.
@@ -787,8 +791,8 @@ DECLARE
 	res			record;
 BEGIN
 	-- 1. Check.  The inline tests only pass rows the validators would pass;
-	-- every other row goes through them, in the order of event_intake_row
-	-- before: tenant, identifiers, event, traits.
+	-- every other row goes through them, in the order stratum_track checks:
+	-- tenant, identifiers, event, traits.
 	items := ARRAY(
 		SELECT ROW(x.ord, x.tenant_id, x.event, x.properties, x.occurred_at, x.traits, x.message_id, x.source,
 				   x.kinds, x.vals, x.problem,
@@ -893,7 +897,7 @@ BEGIN
 
 	pids := ARRAY(SELECT x.profile_id FROM unnest(items) x);
 
-	-- New people: identifier sets (all unknown) that no row with another set
+	-- 3. New people: identifier sets (all unknown) that no row with another set
 	-- shares an identifier with.  Row by row, the first row of each creates
 	-- the profile and the others find it; here they are created together, a
 	-- run at a time (the sets whose first rows come before the next row that
@@ -926,7 +930,7 @@ BEGIN
 			  ORDER BY 1) l;
 	END IF;
 
-	-- 3. The rest one by one, in row order; writes split where order matters.
+	-- 4. The rest one by one, in row order; writes split where order matters.
 	single_k := ARRAY(
 		SELECT x.k
 		FROM unnest(items) WITH ORDINALITY AS x(ord, tenant_id, event, properties, occurred_at, traits, message_id,
@@ -1033,7 +1037,7 @@ BEGIN
 		END IF;
 	END LOOP;
 
-	-- 4. Everything not written yet.
+	-- 5. Everything not written yet.
 	PERFORM stratum_internal.intake_store(items, pids, made, done, n);
 END $$;
 
