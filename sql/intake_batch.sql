@@ -139,12 +139,12 @@ SELECT tenant_id, array_agg(event_type || ' ' || properties::text ORDER BY event
 FROM stratum.stream_queue WHERE tenant_id IN ('ib', 'ir') GROUP BY 1 ORDER BY 1;
 ROLLBACK;
 
--- A long statement is resolved every 20 000 rows (bounded memory): a new
+-- A long statement is resolved every 100 000 rows (bounded memory): a new
 -- person on both sides of the boundary is still one profile, and every row
 -- is stored once.
 INSERT INTO stratum.event_intake (tenant_id, event, anonymous_id, properties)
-SELECT 'ib', 'chunk', CASE WHEN g IN (19999, 20001, 20002) THEN 'chunk-new' ELSE 'ka-2' END, jsonb_build_object('g', g)
-FROM generate_series(1, 20010) g;
+SELECT 'ib', 'chunk', CASE WHEN g IN (99999, 100001, 100002) THEN 'chunk-new' ELSE 'ka-2' END, jsonb_build_object('g', g)
+FROM generate_series(1, 100010) g;
 SELECT count(*) AS events, count(DISTINCT (properties ->> 'g')) AS rows, count(DISTINCT profile_id) AS profiles,
 	   bool_and(event_id > 0) AND array_agg((properties ->> 'g')::integer ORDER BY event_id)
 		   = array_agg((properties ->> 'g')::integer ORDER BY (properties ->> 'g')::integer) AS in_row_order

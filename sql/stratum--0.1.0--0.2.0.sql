@@ -673,7 +673,7 @@ INSERT INTO stratum.job_schedules (tenant_id, name, schedule, timezone, command)
  *     the profile an earlier row created with that e-mail and a user id;
  *  5. writes the events with one INSERT ... SELECT in row order (so event ids
  *     follow the rows), then last/first seen and traits once per profile.
- * The row trigger also resolves the rows kept so far every 20 000 rows
+ * The row trigger also resolves the rows kept so far every 100 000 rows
  * (INTAKE_CHUNK_ROWS), so memory stays bounded on a COPY of any size.
  *
  * The result is the one the rows would give one at a time, in order.  Where

@@ -38,7 +38,7 @@
 #include "stratum.h"
 
 /* Rows resolved at once at most; more are resolved in chunks of this size. */
-#define INTAKE_CHUNK_ROWS 20000
+#define INTAKE_CHUNK_ROWS 100000
 
 static Tuplestorestate *stash = NULL;
 static Oid	stash_relid = InvalidOid;
