@@ -48,42 +48,407 @@ LANGUAGE sql AS $$
 		SET rejected = r.rejected + 1, last_detail = excluded.last_detail, last_at = excluded.last_at;
 $$;
 
-CREATE FUNCTION stratum_internal.event_intake_row() RETURNS trigger
+/*
+ * The statement's rows are resolved together, after the last one arrived:
+ * the row trigger (C, src/ingest/intake_stash.c) only keeps each row and
+ * stores nothing; the statement trigger reads them back in the order they
+ * came and
+ *  1. checks them all in one query (the common shapes inline, anything else
+ *     through the same validators as stratum_track) and counts the refused
+ *     ones per tenant and reason, the last one's detail kept;
+ *  2. looks the identifiers up with one join per kind: a row whose
+ *     identifiers are all known and all point at one profile is "known"
+ *     (those profiles are locked FOR NO KEY UPDATE, in id order);
+ *  3. creates the new people together: identifier sets that are all unknown
+ *     and share no identifier with another set of the statement (under the
+ *     identifier locks of stratum_internal.lock_identifiers, taken in one
+ *     go), a run at a time so profile ids follow the first rows;
+ *  4. resolves the other rows one by one in row order with
+ *     stratum_internal.resolve_profile (identifier locks, creation, merge
+ *     rules unchanged), so e.g. a row naming a new person by e-mail finds
+ *     the profile an earlier row created with that e-mail and a user id;
+ *  5. writes the events with one INSERT ... SELECT in row order (so event ids
+ *     follow the rows), then last/first seen and traits once per profile.
+ * The row trigger also resolves the rows kept so far every 100 000 rows
+ * (INTAKE_CHUNK_ROWS), so memory stays bounded on a COPY of any size.
+ *
+ * The result is the one the rows would give one at a time, in order.  Where
+ * the order of writes matters the writes are split: before a row that finds
+ * two or more profiles (it may merge them), the rows before it are written,
+ * so the merge moves their events and sees their traits, as it would row by
+ * row; after a row whose traits carry "country" (the consent region of
+ * stratum_internal.consent_check), the rows up to it are written, so later
+ * events are checked under the new region.  The remaining difference is
+ * under concurrency only: a merge that a concurrent session makes possible
+ * between that check and the resolution finds the earlier rows' events not
+ * yet written; they are written to the surviving profile directly (the merge
+ * log's rows_moved does not count them).
+ */
+CREATE TYPE stratum_internal.intake_item AS (
+	ord			bigint,
+	tenant_id	text,
+	event		text,
+	properties	jsonb,
+	occurred_at	timestamptz,
+	traits		jsonb,
+	message_id	text,
+	source		text,
+	kinds		text[],
+	vals		text[],
+	problem		stratum_internal.problem,
+	profile_id	bigint
+);
+COMMENT ON TYPE stratum_internal.intake_item IS 'One row of a statement on stratum.event_intake, checked and normalised, with its profile once known';
+
+CREATE AGGREGATE stratum_internal.jsonb_concat_agg(jsonb) (
+	SFUNC = pg_catalog.jsonb_concat,
+	STYPE = jsonb
+);
+COMMENT ON AGGREGATE stratum_internal.jsonb_concat_agg(jsonb) IS 'a || b || c ... in the aggregate''s order (later keys win)';
+
+CREATE FUNCTION stratum_internal.event_intake_stash() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'stratum_intake_stash' LANGUAGE C;
+COMMENT ON FUNCTION stratum_internal.event_intake_stash() IS 'Row trigger of stratum.event_intake: keep the row for the statement trigger, store nothing';
+
+CREATE FUNCTION stratum_internal.event_intake_pending() RETURNS SETOF stratum.event_intake
+	AS 'MODULE_PATHNAME', 'stratum_intake_pending' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION stratum_internal.event_intake_pending() IS 'The rows of stratum.event_intake kept since the last call, in the order they came (empties the store)';
+
+/*
+ * stratum_internal.intake_store
+ *		Write the checked rows lo+1 .. hi of items: their events in row order,
+ *		then first/last seen and traits once per profile.  A row's profile is
+ *		pids[k], else the one created for its identifier set (made).
+ */
+CREATE FUNCTION stratum_internal.intake_store(items stratum_internal.intake_item[], pids bigint[],
+											  made stratum_internal.intake_item[], lo integer, hi integer)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	IF hi <= lo THEN
+		RETURN;
+	END IF;
+	INSERT INTO stratum.events (tenant_id, occurred_at, profile_id, event_type, properties, source, message_id)
+	SELECT x.tenant_id, x.occurred_at, coalesce(x.pid, c.profile_id), btrim(x.event), coalesce(x.properties, '{}'),
+		   x.source, x.message_id
+	FROM ROWS FROM (unnest(items), unnest(pids))
+			WITH ORDINALITY AS x(ord, tenant_id, event, properties, occurred_at, traits, message_id,
+								 source, kinds, vals, problem, profile_id, pid, k)
+	LEFT JOIN unnest(made) AS c
+	  ON x.pid IS NULL AND c.tenant_id = x.tenant_id AND c.kinds = x.kinds AND c.vals = x.vals
+	WHERE x.k > lo AND x.k <= hi AND (x.problem).reason IS NULL
+	ORDER BY x.k;
+
+	UPDATE stratum.profiles p SET
+		last_seen_at = greatest(p.last_seen_at, a.last_at),
+		first_seen_at = least(p.first_seen_at, a.first_at),
+		traits = CASE WHEN a.traits IS NULL THEN p.traits ELSE p.traits || a.traits END,
+		updated_at = CASE WHEN a.traits IS NULL THEN p.updated_at ELSE now() END
+	FROM (SELECT x.tenant_id, coalesce(x.pid, c.profile_id) AS profile_id,
+				 max(x.occurred_at) AS last_at, min(x.occurred_at) AS first_at,
+				 stratum_internal.jsonb_concat_agg(x.traits ORDER BY x.k)
+					FILTER (WHERE x.traits IS NOT NULL AND x.traits <> '{}') AS traits
+		  FROM ROWS FROM (unnest(items), unnest(pids))
+				WITH ORDINALITY AS x(ord, tenant_id, event, properties, occurred_at, traits, message_id,
+									 source, kinds, vals, problem, profile_id, pid, k)
+		  LEFT JOIN unnest(made) AS c
+			ON x.pid IS NULL AND c.tenant_id = x.tenant_id AND c.kinds = x.kinds AND c.vals = x.vals
+		  WHERE x.k > lo AND x.k <= hi AND (x.problem).reason IS NULL
+		  GROUP BY 1, 2) a
+	WHERE p.tenant_id = a.tenant_id AND p.profile_id = a.profile_id
+	  AND (a.traits IS NOT NULL
+		   OR p.last_seen_at IS NULL OR p.last_seen_at < a.last_at
+		   OR p.first_seen_at IS NULL OR p.first_seen_at > a.first_at);
+END $$;
+
+/*
+ * stratum_internal.intake_resolve_pending
+ *		Check, resolve and store the rows of stratum.event_intake kept so far
+ *		(see above).  Called by the statement trigger, and by the row trigger
+ *		every so many rows.
+ */
+CREATE FUNCTION stratum_internal.intake_resolve_pending() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-	ids		record;
-	prob	stratum_internal.problem;
-	r		record;
+	lim			record := stratum_internal.ingest_limits();
+	items		stratum_internal.intake_item[];
+	newg		stratum_internal.intake_item[];
+	pids		bigint[];
+	made		stratum_internal.intake_item[] := '{}';
+	made_upto	integer := 0;
+	single_k	integer[];
+	hr2			record;
+	all_made	boolean;
+	n			integer;
+	nbad		integer;
+	nlocked		integer;
+	done		integer := 0;
+	hr			record;
+	cur			bigint[];
+	res			record;
 BEGIN
-	IF NEW.tenant_id IS NULL OR NOT EXISTS (SELECT 1 FROM stratum.tenants WHERE tenant_id = NEW.tenant_id) THEN
-		prob := ('unknown_tenant', '42704', format('unknown tenant "%s"', NEW.tenant_id), NULL, NULL);
-	ELSE
-		ids := stratum_internal.identifiers(NEW.user_id, NEW.anonymous_id, NEW.email, NEW.phone);
-		prob := ids.problem;
-		IF prob.reason IS NULL THEN
-			prob := stratum_internal.check_event(NEW.tenant_id, NEW.event, NEW.properties,
-												 coalesce(NEW.occurred_at, now()));
-		END IF;
-		IF prob.reason IS NULL AND NEW.traits IS NOT NULL AND jsonb_typeof(NEW.traits) <> 'object' THEN
-			prob := ('invalid_traits', '22023', 'traits must be a JSON object', NULL, NULL);
-		END IF;
+	-- 1. Check.  The inline tests only pass rows the validators would pass;
+	-- every other row goes through them, in the order stratum_track checks:
+	-- tenant, identifiers, event, traits.
+	items := ARRAY(
+		SELECT ROW(x.ord, x.tenant_id, x.event, x.properties, x.occurred_at, x.traits, x.message_id, x.source,
+				   x.kinds, x.vals, x.problem,
+				   CASE WHEN (x.problem).reason IS NULL
+							 AND (x.uid IS NULL OR iu.profile_id IS NOT NULL)
+							 AND (x.aid IS NULL OR ia.profile_id IS NOT NULL)
+							 AND (x.eml IS NULL OR ie.profile_id IS NOT NULL)
+							 AND (x.phn IS NULL OR ip.profile_id IS NOT NULL)
+							 AND least(iu.profile_id, ia.profile_id, ie.profile_id, ip.profile_id)
+								 = greatest(iu.profile_id, ia.profile_id, ie.profile_id, ip.profile_id)
+						THEN coalesce(iu.profile_id, ia.profile_id, ie.profile_id, ip.profile_id) END)::stratum_internal.intake_item
+		FROM (SELECT (c.it).*,
+					 (c.it).vals[array_position((c.it).kinds, 'user_id')] AS uid,
+					 (c.it).vals[array_position((c.it).kinds, 'anonymous_id')] AS aid,
+					 (c.it).vals[array_position((c.it).kinds, 'email')] AS eml,
+					 (c.it).vals[array_position((c.it).kinds, 'phone')] AS phn
+			  FROM (
+			SELECT ROW(s.ord, s.tenant_id, s.event, s.properties, s.at, s.traits, s.message_id,
+					   coalesce(s.source, 'intake'),
+					   coalesce(i.kinds, s.fast_kinds), coalesce(i.vals, s.fast_vals),
+					   CASE WHEN NOT s.tenant_ok
+							THEN ('unknown_tenant', '42704', format('unknown tenant "%s"', s.tenant_id), NULL, NULL)::stratum_internal.problem
+							WHEN (i.problem).reason IS NOT NULL THEN i.problem
+							ELSE coalesce(
+								CASE WHEN NOT coalesce(s.event_ok, false)
+									 THEN stratum_internal.check_event(s.tenant_id, s.event, s.properties, s.at) END,
+								CASE WHEN s.traits IS NOT NULL AND jsonb_typeof(s.traits) <> 'object'
+									 THEN ('invalid_traits', '22023', 'traits must be a JSON object', NULL, NULL)::stratum_internal.problem END)
+					   END,
+					   NULL)::stratum_internal.intake_item AS it
+			FROM (SELECT p.*, t.tenant_id IS NOT NULL AS tenant_ok, coalesce(p.occurred_at, now()) AS at,
+						 p.email IS NULL AND p.phone IS NULL
+							AND (nullif(btrim(p.user_id), '') IS NOT NULL OR nullif(btrim(p.anonymous_id), '') IS NOT NULL) AS fast_ids,
+						 CASE WHEN nullif(btrim(p.user_id), '') IS NOT NULL THEN ARRAY['user_id'] ELSE '{}'::text[] END
+							|| CASE WHEN nullif(btrim(p.anonymous_id), '') IS NOT NULL THEN ARRAY['anonymous_id'] ELSE '{}'::text[] END AS fast_kinds,
+						 CASE WHEN nullif(btrim(p.user_id), '') IS NOT NULL THEN ARRAY[btrim(p.user_id)] ELSE '{}'::text[] END
+							|| CASE WHEN nullif(btrim(p.anonymous_id), '') IS NOT NULL THEN ARRAY[btrim(p.anonymous_id)] ELSE '{}'::text[] END AS fast_vals,
+						 p.event IS NOT NULL AND btrim(p.event) <> '' AND length(p.event) <= 200 AND p.event !~ '[[:cntrl:]]'
+							AND (p.properties IS NULL
+								 OR (jsonb_typeof(p.properties) = 'object'
+									 AND octet_length(p.properties::text) <= lim.max_properties_bytes))
+							AND coalesce(p.occurred_at, now()) <= now() + lim.max_future_skew
+							AND coalesce(p.occurred_at, now()) >= now() - make_interval(days => t.retention_days) AS event_ok
+				  FROM stratum_internal.event_intake_pending()
+						WITH ORDINALITY AS p(tenant_id, event, user_id, anonymous_id, email, phone, properties,
+											 occurred_at, traits, message_id, source, intake_id, ord)
+				  LEFT JOIN stratum.tenants t ON t.tenant_id = p.tenant_id) s
+			LEFT JOIN LATERAL (SELECT * FROM stratum_internal.identifiers(s.user_id, s.anonymous_id, s.email, s.phone)
+							   WHERE s.tenant_ok AND NOT s.fast_ids) i ON true
+			  OFFSET 0) c) x
+		-- 2. Where all its identifiers are known and point at one profile,
+		-- the row's profile (one join per kind of identifier).
+		LEFT JOIN stratum.identities iu ON iu.tenant_id = x.tenant_id AND iu.kind = 'user_id' AND iu.value = x.uid
+		LEFT JOIN stratum.identities ia ON ia.tenant_id = x.tenant_id AND ia.kind = 'anonymous_id' AND ia.value = x.aid
+		LEFT JOIN stratum.identities ie ON ie.tenant_id = x.tenant_id AND ie.kind = 'email' AND ie.value = x.eml
+		LEFT JOIN stratum.identities ip ON ip.tenant_id = x.tenant_id AND ip.kind = 'phone' AND ip.value = x.phn
+		ORDER BY x.ord);
+	n := cardinality(items);
+	IF n = 0 THEN
+		RETURN;
 	END IF;
 
-	IF prob.reason IS NOT NULL THEN
-		PERFORM stratum_internal.count_rejection(NEW.tenant_id, prob);
-		RETURN NULL;
+	-- Refused rows: counted per tenant and reason, as count_rejection does
+	-- row by row (the last row's message is kept).
+	SELECT count(*) INTO nbad FROM unnest(items) x WHERE (x.problem).reason IS NOT NULL;
+	IF nbad > 0 THEN
+		INSERT INTO stratum.ingest_rejections AS r (tenant_id, day, reason, rejected, last_detail, last_at)
+		SELECT coalesce(x.tenant_id, ''), (now() AT TIME ZONE 'UTC')::date, (x.problem).reason, count(*),
+			   -- Quoted input values are withheld: a rejected e-mail address or
+			   -- phone number is personal data that erasure could not find here.
+			   (array_agg(regexp_replace((x.problem).message, '"[^"]*"', '"..."', 'g')
+						  || coalesce(': ' || nullif((x.problem).detail, ''), '') ORDER BY x.ord DESC))[1],
+			   now()
+		FROM unnest(items) x
+		WHERE (x.problem).reason IS NOT NULL
+		GROUP BY 1, 3
+		ON CONFLICT (tenant_id, day, reason) DO UPDATE
+			SET rejected = r.rejected + excluded.rejected, last_detail = excluded.last_detail, last_at = excluded.last_at;
+	END IF;
+	IF nbad = n THEN
+		RETURN;
 	END IF;
 
-	r := stratum_internal.resolve_profile(NEW.tenant_id, ids.kinds, ids.vals);
-	PERFORM stratum_internal.store_event(NEW.tenant_id, r.profile_id, NEW.event, NEW.properties,
-										 coalesce(NEW.occurred_at, now()), coalesce(NEW.source, 'intake'),
-										 NEW.message_id);
-	IF NEW.traits IS NOT NULL AND NEW.traits <> '{}' THEN
-		UPDATE stratum.profiles p SET traits = p.traits || NEW.traits, updated_at = now()
-		WHERE p.tenant_id = NEW.tenant_id AND p.profile_id = r.profile_id;
+	-- Their profiles, locked in id order (FOR NO KEY UPDATE: what
+	-- resolve_profile's FOR KEY SHARE and the last-seen update take between
+	-- them); a row whose profile was merged away meanwhile is resolved one by
+	-- one below.
+	SELECT count(*) INTO nlocked
+	FROM (SELECT 1 FROM stratum.profiles p
+		  WHERE (p.tenant_id, p.profile_id) IN (SELECT x.tenant_id, x.profile_id FROM unnest(items) x)
+		  ORDER BY p.tenant_id, p.profile_id
+		  FOR NO KEY UPDATE) l;
+	IF nlocked < (SELECT count(*) FROM (SELECT DISTINCT x.tenant_id, x.profile_id FROM unnest(items) x
+										WHERE x.profile_id IS NOT NULL) d) THEN
+		items := ARRAY(
+			SELECT ROW(x.ord, x.tenant_id, x.event, x.properties, x.occurred_at, x.traits, x.message_id, x.source,
+					   x.kinds, x.vals, x.problem, p.profile_id)::stratum_internal.intake_item
+			FROM unnest(items) x
+			LEFT JOIN stratum.profiles p ON p.tenant_id = x.tenant_id AND p.profile_id = x.profile_id
+			ORDER BY x.ord);
 	END IF;
+
+	pids := ARRAY(SELECT x.profile_id FROM unnest(items) x);
+
+	-- 3. New people: identifier sets (all unknown) that no row with another set
+	-- shares an identifier with.  Row by row, the first row of each creates
+	-- the profile and the others find it; here they are created together, a
+	-- run at a time (the sets whose first rows come before the next row that
+	-- is resolved one by one), so profile ids are handed out in the same
+	-- order.  Their identifier locks are taken now, in one go, in the order
+	-- lock_identifiers uses.
+	newg := ARRAY(
+		WITH g AS (
+			SELECT min(x.k) AS first_k, x.tenant_id, x.kinds, x.vals
+			FROM unnest(items) WITH ORDINALITY AS x(ord, tenant_id, event, properties, occurred_at, traits, message_id,
+													source, kinds, vals, problem, profile_id, k)
+			WHERE x.profile_id IS NULL AND (x.problem).reason IS NULL
+			GROUP BY x.tenant_id, x.kinds, x.vals),
+		shared AS MATERIALIZED (
+			-- Sets with an identifier that another set has too.
+			SELECT DISTINCT p.first_k
+			FROM (SELECT g.first_k, count(*) OVER (PARTITION BY g.tenant_id, u.kd, u.v) AS sets
+				  FROM g, unnest(g.kinds, g.vals) AS u(kd, v)) p
+			WHERE p.sets > 1)
+		SELECT ROW(g.first_k, g.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, g.kinds, g.vals, NULL, NULL)::stratum_internal.intake_item
+		FROM g
+		WHERE g.first_k NOT IN (SELECT shared.first_k FROM shared)
+		  AND NOT EXISTS (SELECT 1 FROM unnest(g.kinds, g.vals) AS u(kd, v)
+						  JOIN stratum.identities i ON i.tenant_id = g.tenant_id AND i.kind = u.kd AND i.value = u.v)
+		ORDER BY g.first_k);
+	IF cardinality(newg) > 0 THEN
+		PERFORM count(pg_advisory_xact_lock(1937011316, l.key))  -- as lock_identifiers
+		FROM (SELECT DISTINCT hashtext(g.tenant_id || chr(1) || u.kd || chr(1) || u.v) AS key
+			  FROM unnest(newg) g, unnest(g.kinds, g.vals) AS u(kd, v)
+			  ORDER BY 1) l;
+	END IF;
+
+	-- 4. The rest one by one, in row order; writes split where order matters.
+	single_k := ARRAY(
+		SELECT x.k
+		FROM unnest(items) WITH ORDINALITY AS x(ord, tenant_id, event, properties, occurred_at, traits, message_id,
+												source, kinds, vals, problem, profile_id, k)
+		WHERE x.profile_id IS NULL AND (x.problem).reason IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM unnest(newg) g
+						  WHERE g.tenant_id = x.tenant_id AND g.kinds = x.kinds AND g.vals = x.vals)
+		ORDER BY x.k);
+	FOR hr IN
+		SELECT x.k::integer AS k, x.tenant_id, x.kinds, x.vals, x.profile_id IS NULL AS hard, g.ord AS group_first,
+			   coalesce(x.traits ? 'country', false) AS country
+		FROM unnest(items) WITH ORDINALITY AS x(ord, tenant_id, event, properties, occurred_at, traits, message_id,
+												source, kinds, vals, problem, profile_id, k)
+		LEFT JOIN unnest(newg) g
+		  ON x.profile_id IS NULL AND (x.problem).reason IS NULL
+			 AND g.tenant_id = x.tenant_id AND g.kinds = x.kinds AND g.vals = x.vals
+		WHERE (x.problem).reason IS NULL
+		  AND ((x.profile_id IS NULL AND (g.ord IS NULL OR g.ord = x.k)) OR x.traits ? 'country')
+		ORDER BY x.k
+	LOOP
+		IF hr.hard AND hr.group_first IS NULL THEN
+			-- Resolved alone.  If it finds two profiles or more it may merge
+			-- them: write the rows before it first.
+			IF hr.k - 1 > done THEN
+				SELECT kp.pids INTO cur FROM stratum_internal.known_profiles(hr.tenant_id, hr.kinds, hr.vals) kp;
+				IF cardinality(cur) > 1 THEN
+					PERFORM stratum_internal.intake_store(items, pids, made, done, hr.k - 1);
+					done := hr.k - 1;
+				END IF;
+			END IF;
+			res := stratum_internal.resolve_profile(hr.tenant_id, hr.kinds, hr.vals);
+			pids[hr.k] := res.profile_id;
+			IF cardinality(res.merged) > 0 THEN
+				-- Rows not written yet that point at a merged-away profile.
+				pids := ARRAY(SELECT CASE WHEN p = ANY (res.merged) THEN res.profile_id ELSE p END
+							  FROM unnest(pids) WITH ORDINALITY AS u(p, j) ORDER BY j);
+				made := ARRAY(SELECT ROW(m.ord, m.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, m.kinds, m.vals, NULL,
+										 CASE WHEN m.profile_id = ANY (res.merged) THEN res.profile_id
+											  ELSE m.profile_id END)::stratum_internal.intake_item
+							  FROM unnest(made) m);
+			END IF;
+		ELSIF hr.hard AND hr.group_first = hr.k AND hr.k > made_upto THEN
+			-- The first row of a new person: create the people of the run.
+			made_upto := coalesce((SELECT min(sk) FROM unnest(single_k) sk WHERE sk > hr.k), n + 1) - 1;
+			WITH ins AS (
+				INSERT INTO stratum.profiles AS pr (tenant_id, email, phone, external_id, anonymous_ids, lifecycle_stage)
+				SELECT g.tenant_id,
+					   (SELECT v FROM unnest(g.kinds, g.vals) x(kd, v) WHERE kd = 'email' LIMIT 1),
+					   (SELECT v FROM unnest(g.kinds, g.vals) x(kd, v) WHERE kd = 'phone' LIMIT 1),
+					   (SELECT v FROM unnest(g.kinds, g.vals) x(kd, v) WHERE kd = 'user_id' LIMIT 1),
+					   ARRAY(SELECT v FROM unnest(g.kinds, g.vals) x(kd, v) WHERE kd = 'anonymous_id' ORDER BY v),
+					   CASE WHEN g.kinds <@ ARRAY['anonymous_id'] THEN 'anonymous' ELSE 'subscriber' END
+				FROM unnest(newg) g
+				WHERE g.ord >= hr.k AND g.ord <= made_upto
+				  -- Not known meanwhile (committed by another session before our locks).
+				  AND NOT EXISTS (SELECT 1 FROM unnest(g.kinds, g.vals) AS u(kd, v)
+								  JOIN stratum.identities i ON i.tenant_id = g.tenant_id AND i.kind = u.kd AND i.value = u.v)
+				ORDER BY g.ord
+				RETURNING pr.tenant_id, pr.profile_id, pr.external_id, pr.anonymous_ids, pr.email, pr.phone),
+			run AS (
+				-- The identifier set back from the stored columns, in the
+				-- order stratum_internal.identifiers gives.
+				SELECT ins.tenant_id, ins.profile_id, c.kinds, c.vals
+				FROM ins
+				CROSS JOIN LATERAL (
+					SELECT array_agg(id.kd ORDER BY id.o) AS kinds, array_agg(id.v ORDER BY id.o) AS vals
+					FROM (VALUES (1, 'user_id', ins.external_id), (2, 'anonymous_id', ins.anonymous_ids[1]),
+								 (3, 'email', ins.email), (4, 'phone', ins.phone)) AS id(o, kd, v)
+					WHERE id.v IS NOT NULL) c),
+			ids AS (
+				INSERT INTO stratum.identities (tenant_id, kind, value, profile_id)
+				SELECT run.tenant_id, u.kd, u.v, run.profile_id
+				FROM run, unnest(run.kinds, run.vals) AS u(kd, v))
+			SELECT count(*) >= (SELECT count(*) FROM unnest(newg) g
+								WHERE g.ord >= hr.k AND g.ord <= made_upto),
+				   made || coalesce(array_agg(ROW(NULL, run.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, run.kinds, run.vals,
+										 NULL, run.profile_id)::stratum_internal.intake_item), '{}')
+			INTO all_made, made
+			FROM run;
+			-- Sets that became known meanwhile: resolved as their first row.
+			FOR hr2 IN
+				SELECT g.tenant_id, g.kinds, g.vals FROM unnest(newg) g
+				WHERE NOT all_made AND g.ord >= hr.k AND g.ord <= made_upto
+				  AND NOT EXISTS (SELECT 1 FROM unnest(made) m
+								  WHERE m.tenant_id = g.tenant_id AND m.kinds = g.kinds AND m.vals = g.vals)
+				ORDER BY g.ord
+			LOOP
+				res := stratum_internal.resolve_profile(hr2.tenant_id, hr2.kinds, hr2.vals);
+				made := made || ROW(NULL, hr2.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, hr2.kinds, hr2.vals,
+									NULL, res.profile_id)::stratum_internal.intake_item;
+				IF cardinality(res.merged) > 0 THEN
+					pids := ARRAY(SELECT CASE WHEN p = ANY (res.merged) THEN res.profile_id ELSE p END
+								  FROM unnest(pids) WITH ORDINALITY AS u(p, j) ORDER BY j);
+					made := ARRAY(SELECT ROW(m.ord, m.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, m.kinds, m.vals, NULL,
+											 CASE WHEN m.profile_id = ANY (res.merged) THEN res.profile_id
+												  ELSE m.profile_id END)::stratum_internal.intake_item
+								  FROM unnest(made) m);
+				END IF;
+			END LOOP;
+		END IF;
+		IF hr.country THEN
+			PERFORM stratum_internal.intake_store(items, pids, made, done, hr.k);
+			done := hr.k;
+		END IF;
+	END LOOP;
+
+	-- 5. Everything not written yet.
+	PERFORM stratum_internal.intake_store(items, pids, made, done, n);
+END $$;
+
+/*
+ * stratum_internal.event_intake_resolve
+ *		AFTER INSERT statement trigger of stratum.event_intake.
+ */
+CREATE FUNCTION stratum_internal.event_intake_resolve() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM stratum_internal.intake_resolve_pending();
 	RETURN NULL;
 END $$;
 
 CREATE TRIGGER event_intake_row BEFORE INSERT ON stratum.event_intake
-	FOR EACH ROW EXECUTE FUNCTION stratum_internal.event_intake_row();
+	FOR EACH ROW EXECUTE FUNCTION stratum_internal.event_intake_stash();
+CREATE TRIGGER event_intake_statement AFTER INSERT ON stratum.event_intake
+	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.event_intake_resolve();
