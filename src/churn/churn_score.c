@@ -67,31 +67,20 @@ churn_model_logit(const ChurnModel *m, const ChurnData *d, int64 row, double *co
 }
 
 /*
- * push_key / push_string / push_number
- *		Members of a factor object.  Numbers go through the same text form
- *		(%.10g) as the rest of stratum's JSON, so a factor reads the same
- *		whichever way it was built.
+ * push_text / push_number
+ *		Members of a factor object: a key or a string value, and a number.
+ *		Numbers go through the same text form (%.10g) as the rest of
+ *		stratum's JSON, so a factor reads the same whichever way it was built.
  */
 static void
-push_key(JsonbParseState **st, const char *key)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) key;
-	v.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &v);
-}
-
-static void
-push_string(JsonbParseState **st, const char *s)
+push_text(JsonbParseState **st, JsonbIteratorToken token, const char *s)
 {
 	JsonbValue	v;
 
 	v.type = jbvString;
 	v.val.string.val = (char *) s;
 	v.val.string.len = strlen(s);
-	pushJsonbValue(st, WJB_VALUE, &v);
+	pushJsonbValue(st, token, &v);
 }
 
 static void
@@ -144,19 +133,19 @@ churn_factors_jsonb(const ChurnModel *m, const ChurnData *d, int64 row,
 		used[best] = true;
 		c = &d->cols[best];
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-		push_key(&st, "feature");
-		push_string(&st, m->features[best].name);
-		push_key(&st, "value");
+		push_text(&st, WJB_KEY, "feature");
+		push_text(&st, WJB_VALUE, m->features[best].name);
+		push_text(&st, WJB_KEY, "value");
 		if (c->kind == CHURN_NUMERIC)
 			push_number(&st, c->num[row]);
 		else if (c->cat[row] < 0)
 			push_number(&st, NAN);
 		else
-			push_string(&st, c->levels[c->cat[row]]);
-		push_key(&st, "contribution");
+			push_text(&st, WJB_VALUE, c->levels[c->cat[row]]);
+		push_text(&st, WJB_KEY, "contribution");
 		push_number(&st, round(contrib[best] * 10000) / 10000);
-		push_key(&st, "direction");
-		push_string(&st, contrib[best] > 0 ? "raises" : "lowers");
+		push_text(&st, WJB_KEY, "direction");
+		push_text(&st, WJB_VALUE, contrib[best] > 0 ? "raises" : "lowers");
 		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	}
 	res = pushJsonbValue(&st, WJB_END_ARRAY, NULL);
