@@ -949,6 +949,23 @@ CREATE FUNCTION stratum_internal.event_intake_pending() RETURNS SETOF stratum.ev
 COMMENT ON FUNCTION stratum_internal.event_intake_pending() IS 'The rows of stratum.event_intake kept since the last call, in the order they came (empties the store)';
 
 /*
+ * stratum_internal.intake_follow_merge
+ *		After a merge during resolution: the profile ids of rows not written
+ *		yet (pids) and of the people made so far (made) that name a
+ *		merged-away profile now name the survivor.
+ */
+CREATE FUNCTION stratum_internal.intake_follow_merge(INOUT pids bigint[],
+	INOUT made stratum_internal.intake_item[], merged bigint[], survivor bigint)
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT ARRAY(SELECT CASE WHEN p = ANY (merged) THEN survivor ELSE p END
+				 FROM unnest(pids) WITH ORDINALITY AS u(p, j) ORDER BY j),
+		   ARRAY(SELECT ROW(m.ord, m.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, m.kinds, m.vals, NULL,
+							CASE WHEN m.profile_id = ANY (merged) THEN survivor
+								 ELSE m.profile_id END)::stratum_internal.intake_item
+				 FROM unnest(made) m);
+$$;
+
+/*
  * stratum_internal.intake_store
  *		Write the checked rows lo+1 .. hi of items: their events in row order,
  *		then first/last seen and traits once per profile.  A row's profile is
@@ -1195,12 +1212,8 @@ BEGIN
 			pids[hr.k] := res.profile_id;
 			IF cardinality(res.merged) > 0 THEN
 				-- Rows not written yet that point at a merged-away profile.
-				pids := ARRAY(SELECT CASE WHEN p = ANY (res.merged) THEN res.profile_id ELSE p END
-							  FROM unnest(pids) WITH ORDINALITY AS u(p, j) ORDER BY j);
-				made := ARRAY(SELECT ROW(m.ord, m.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, m.kinds, m.vals, NULL,
-										 CASE WHEN m.profile_id = ANY (res.merged) THEN res.profile_id
-											  ELSE m.profile_id END)::stratum_internal.intake_item
-							  FROM unnest(made) m);
+				SELECT * INTO pids, made
+				FROM stratum_internal.intake_follow_merge(pids, made, res.merged, res.profile_id);
 			END IF;
 		ELSIF hr.hard AND hr.group_first = hr.k AND hr.k > made_upto THEN
 			-- The first row of a new person: create the people of the run.
@@ -1252,12 +1265,8 @@ BEGIN
 				made := made || ROW(NULL, hr2.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, hr2.kinds, hr2.vals,
 									NULL, res.profile_id)::stratum_internal.intake_item;
 				IF cardinality(res.merged) > 0 THEN
-					pids := ARRAY(SELECT CASE WHEN p = ANY (res.merged) THEN res.profile_id ELSE p END
-								  FROM unnest(pids) WITH ORDINALITY AS u(p, j) ORDER BY j);
-					made := ARRAY(SELECT ROW(m.ord, m.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, m.kinds, m.vals, NULL,
-											 CASE WHEN m.profile_id = ANY (res.merged) THEN res.profile_id
-												  ELSE m.profile_id END)::stratum_internal.intake_item
-								  FROM unnest(made) m);
+					SELECT * INTO pids, made
+					FROM stratum_internal.intake_follow_merge(pids, made, res.merged, res.profile_id);
 				END IF;
 			END LOOP;
 		END IF;
