@@ -302,6 +302,29 @@ expr_compile_text(const char *src, size_t len, ExprArena *arena, ExprError *err)
 }
 
 /*
+ * aux_limit
+ *		The largest aux an instruction may carry.  Only a few operators have
+ *		a flag (or, for a call, a function id); any other aux would survive
+ *		decompile and recompile unchanged but be lost in the printed text.
+ */
+static int
+aux_limit(int op)
+{
+	switch (op)
+	{
+		case OP_CALL:
+			return FN_COUNT_ - 1;
+		case OP_MUL:
+		case OP_ISNULL:
+		case OP_IN:
+		case OP_BETWEEN:
+			return 1;
+		default:
+			return 0;
+	}
+}
+
+/*
  * expr_decompile
  *		Rebuild the syntax tree of a program.  Robust against arbitrary
  *		input (it only checks what it needs not to crash); expr_decode
@@ -380,7 +403,7 @@ expr_decompile(const ExprCompiled *prog, ExprArena *arena, ExprError *err)
 			default:
 				goto corrupt;
 		}
-		if (nargs > sp || in->aux > (in->op == OP_CALL ? FN_COUNT_ : 1))
+		if (nargs > sp || in->aux > aux_limit(in->op))
 			goto corrupt;
 		n = expr_node_make(arena, in->op, in->aux, nargs, stack + sp - nargs, err);
 		if (n == NULL)

@@ -11,6 +11,15 @@
 
 #include <stdio.h>
 
+static void
+dump_bytes(const char *label, const char *b, size_t n)
+{
+	fprintf(stderr, "%s (%zu bytes):", label, n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, " %02x", (unsigned char) b[i]);
+	fprintf(stderr, "\n");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -66,6 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (blen != size || memcmp(bytes, data, size) != 0)
 	{
 		fprintf(stderr, "accepted bytes do not round-trip: %s\n", text);
+		dump_bytes("accepted", (const char *) data, size);
+		dump_bytes("re-encoded", bytes, blen);
 		abort();
 	}
 	expr_arena_free(&arena);
