@@ -92,6 +92,25 @@ SELECT stratum_churn_probability(:m1, 50.0::float8, 3::bigint, 'pro'::varchar) =
 	   stratum_churn_probability(:m1, 50.0, 3, 'pro') AS types_agree,
 	   stratum_churn_probability(:m1, 50.0, 3, 'gold') = stratum_churn_probability(:m1, 50.0, 3, NULL::text) AS unseen_is_missing,
 	   stratum_churn_probability(:m1, NULL::numeric, NULL::int, NULL::text) BETWEEN 0 AND 1 AS all_missing_scores;
+-- numeric values are read without printing them (src/churn/churn_numeric.c);
+-- the double must be exactly value::float8 for every scale, sign and size,
+-- so trees split numeric and float8 columns alike.
+SELECT setseed(0.42);
+SELECT count(*) AS values_checked,
+	   count(*) FILTER (WHERE stratum_internal.churn_numeric_double(v) IS DISTINCT FROM v::float8) AS differ
+FROM (SELECT round((random() - 0.5)::numeric * 10::numeric ^ (g % 40 - 12), g % 23) AS v
+	  FROM generate_series(1, 20000) g
+	  UNION ALL
+	  SELECT v::numeric FROM unnest(ARRAY['0', '-0.0', '0.1', '12345.67', '-12345.67', '9007199254740991',
+		'9007199254740993', '90071992547409.93', '1e22', '1e23', '123e20', '1.7976931348623157e308',
+		'4.9e-324', '1e-22', '1e-23', '0.000000000000000000000001', '99999999999999999999.9999',
+		'1234567890123456789012345678901234567890.123', 'NaN', 'Infinity', '-Infinity']) v) s;
+SELECT stratum_internal.churn_numeric_double('1e400') AS beyond_double,
+	   stratum_internal.churn_numeric_double('-1e400') AS beyond_double_neg,
+	   stratum_internal.churn_numeric_double('1e-400') AS below_double;
+SELECT bool_and(stratum_churn_probability(:m2, t.spend, t.tickets, t.plan) =
+				stratum_churn_probability(:m2, t.spend::float8, t.tickets, t.plan)) AS numeric_scores_as_float8
+FROM churn_tiny t;
 -- One call site, two models in turn: each switch rebuilds the scorer.
 CREATE TEMP TABLE churn_ref AS
 	SELECT :m1::bigint AS model, key, probability FROM stratum_churn_predict(:m1, 'churn_tiny', key_column => 'id', top => 0)

@@ -1298,3 +1298,11 @@ CREATE TRIGGER event_intake_row BEFORE INSERT ON stratum.event_intake
 	FOR EACH ROW EXECUTE FUNCTION stratum_internal.event_intake_stash();
 CREATE TRIGGER event_intake_statement AFTER INSERT ON stratum.event_intake
 	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.event_intake_resolve();
+
+-- ---------------------------------------------------------------------------
+-- Churn: numeric features read without printing them (src/churn/churn_numeric.c)
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION stratum_internal.churn_numeric_double(value numeric) RETURNS double precision
+AS 'MODULE_PATHNAME', 'stratum_churn_numeric_double' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION stratum_internal.churn_numeric_double(numeric) IS 'A numeric feature value as the scorer reads it (always equal to value::float8; exposed for tests)';

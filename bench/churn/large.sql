@@ -7,8 +7,8 @@
 -- subquery outputs are dropped), which is what the first version of this
 -- benchmark compared against.  The baseline is now one aggregate per column,
 -- and scoring is one aggregate over the score.  Feature columns are double
--- precision, as in stratum.churn_features; numeric columns would add a
--- decimal conversion per value on both the training and the scoring side.
+-- precision, as in stratum.churn_features; a numeric(12,2) copy of the table
+-- measures scoring numeric columns.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 SET stratum.tenant = 'bench';
@@ -37,9 +37,56 @@ UPDATE gen SET churned = random() < 1 / (1 + exp(-(0.4 * f1 - 0.3 * f2 + 0.02 * 
 	+ CASE c4 WHEN 'monthly' THEN 0.5 ELSE -0.5 END
 	+ CASE WHEN f11 < 30 THEN 1 ELSE 0 END - 1.5)));
 VACUUM ANALYZE gen;
+-- The same rows with the 15 numbers as numeric(12,2), as money and counts
+-- often are: scoring reads them with churn_numeric.c's decoder.
+DROP TABLE IF EXISTS gen_num;
+CREATE TABLE gen_num AS
+SELECT profile_id, f1::numeric(12,2) AS f1, f2::numeric(12,2) AS f2, f3::numeric(12,2) AS f3,
+	f4::numeric(12,2) AS f4, f5::numeric(12,2) AS f5, f6::numeric(12,2) AS f6, f7::numeric(12,2) AS f7,
+	f8::numeric(12,2) AS f8, f9::numeric(12,2) AS f9, f10::numeric(12,2) AS f10, f11::numeric(12,2) AS f11,
+	f12::numeric(12,2) AS f12, f13::numeric(12,2) AS f13, f14::numeric(12,2) AS f14, f15::numeric(12,2) AS f15,
+	c1, c2, c3, c4, c5
+FROM gen;
+VACUUM ANALYZE gen_num;
 
 CREATE FUNCTION pg_temp.ms(t0 timestamptz) RETURNS double precision LANGUAGE sql
 RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+
+-- Scoring the numeric(12,2) copy: against a plain SELECT of it, and against
+-- the same call with every number cast to float8 in the query (PostgreSQL's
+-- own conversion, which prints each value and reads it back).  Best of 3.
+CREATE FUNCTION pg_temp.numeric_columns(id bigint) RETURNS SETOF jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz;
+	n bigint;
+	sink bigint;
+	plain double precision := 'Infinity';
+	direct double precision := 'Infinity';
+	casted double precision := 'Infinity';
+BEGIN
+	FOR i IN 1..3 LOOP
+		t0 := clock_timestamp();
+		SELECT count(f1) + count(f2) + count(f3) + count(f4) + count(f5) + count(f6) + count(f7)
+			+ count(f8) + count(f9) + count(f10) + count(f11) + count(f12) + count(f13) + count(f14)
+			+ count(f15) + count(c1) + count(c2) + count(c3) + count(c4) + count(c5), count(*)
+		INTO sink, n FROM gen_num;
+		plain := least(plain, pg_temp.ms(t0));
+		t0 := clock_timestamp();
+		SELECT count(stratum_churn_probability(id, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12,
+			f13, f14, f15, c1, c2, c3, c4, c5)) INTO n FROM gen_num;
+		direct := least(direct, pg_temp.ms(t0));
+		t0 := clock_timestamp();
+		SELECT count(stratum_churn_probability(id, f1::float8, f2::float8, f3::float8, f4::float8, f5::float8,
+			f6::float8, f7::float8, f8::float8, f9::float8, f10::float8, f11::float8, f12::float8, f13::float8,
+			f14::float8, f15::float8, c1, c2, c3, c4, c5)) INTO n FROM gen_num;
+		casted := least(casted, pg_temp.ms(t0));
+	END LOOP;
+	RETURN NEXT jsonb_build_object('name', 'plain SELECT of the 20 columns, 15 of them numeric(12,2)', 'rows', n, 'ms', plain);
+	RETURN NEXT jsonb_build_object('name', 'score every row of the numeric copy, logreg, numbers cast to float8 in the query',
+		'rows', n, 'ms', casted, 'vs_plain', casted / plain);
+	RETURN NEXT jsonb_build_object('name', 'score every row of the numeric copy, logreg, numbers passed as numeric',
+		'rows', n, 'ms', direct, 'vs_plain', direct / plain);
+END $$;
 
 CREATE FUNCTION pg_temp.large() RETURNS SETOF jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -92,6 +139,9 @@ BEGIN
 		END LOOP;
 		RETURN NEXT jsonb_build_object('name', 'score every row (stratum_churn_probability), ' || algo,
 			'rows', n, 'ms', best, 'vs_plain', best / plain, 'vs_strict', best / tight);
+		IF algo = 'logreg' THEN
+			RETURN QUERY SELECT * FROM pg_temp.numeric_columns(id);
+		END IF;
 		t0 := clock_timestamp();
 		SELECT count(stratum_churn_factors(id, 3, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12,
 			f13, f14, f15, c1, c2, c3, c4, c5)) INTO n FROM gen;

@@ -200,6 +200,7 @@ extern void churn_data_check(ChurnData *data, bool drop_constant);
 extern bool churn_is_numeric_type(Oid t);
 extern bool churn_is_text_type(Oid t);
 extern double churn_datum_to_double(Datum d, Oid t);
+extern double churn_numeric_to_double(Datum d);
 
 /* churn_logreg.c */
 extern ChurnModel *churn_logreg_fit(ChurnData *data, const int64 *rows, int64 n,

@@ -78,7 +78,7 @@ churn_datum_to_double(Datum d, Oid t)
 		case FLOAT8OID:
 			return DatumGetFloat8(d);
 		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+			return churn_numeric_to_double(d);
 		case BOOLOID:
 			return DatumGetBool(d) ? 1.0 : 0.0;
 	}

@@ -149,6 +149,10 @@ CREATE FUNCTION stratum_internal.churn_sigmoid(logit double precision) RETURNS d
 AS 'MODULE_PATHNAME', 'stratum_churn_sigmoid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION stratum_internal.churn_sigmoid(double precision) IS 'A logit as a probability, without overflow or underflow errors';
 
+CREATE FUNCTION stratum_internal.churn_numeric_double(value numeric) RETURNS double precision
+AS 'MODULE_PATHNAME', 'stratum_churn_numeric_double' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION stratum_internal.churn_numeric_double(numeric) IS 'A numeric feature value as the scorer reads it (always equal to value::float8; exposed for tests)';
+
 CREATE FUNCTION stratum_internal.churn_evaluate(p_model_id bigint, p_query text, p_label text,
 	p_positive text, p_threshold double precision)
 RETURNS jsonb AS 'MODULE_PATHNAME', 'stratum_churn_evaluate_internal' LANGUAGE C VOLATILE;
