@@ -65,6 +65,35 @@ SELECT stratum_custom_rule_create($${
 SELECT regexp_replace(name, '[0-9]+', 'N') AS name, timezone FROM stratum.job_schedules
 WHERE tenant_id = 'rc' AND name LIKE 'custom_rule_' || pg_temp.rid('TikTok') || ' %';
 
+-- Jobs follow the accounts: an account in a new zone adds a job to the rules
+-- that target it, moving or removing it takes the job away, and a rule that
+-- targets no account follows the tenant's zone.  Rules whose zones did not
+-- change keep their jobs (same job_id).
+CREATE FUNCTION pg_temp.rule_zones() RETURNS TABLE (rule text, zones text) LANGUAGE sql AS $$
+	SELECT r.name, string_agg(j.timezone, ', ' ORDER BY j.timezone)
+	FROM stratum.custom_rules r
+	LEFT JOIN stratum.job_schedules j ON j.tenant_id = r.tenant_id AND j.name LIKE 'custom_rule_' || r.rule_id || ' %'
+	WHERE r.tenant_id = 'rc' AND r.schedule IS NOT NULL GROUP BY r.name ORDER BY r.name $$;
+CREATE TEMP TABLE daily_ny_job AS
+	SELECT job_id FROM stratum.job_schedules WHERE tenant_id = 'rc' AND name LIKE 'custom_rule_' || pg_temp.rid('Daily NY') || ' %';
+INSERT INTO stratum.ad_accounts (tenant_id, account_id, platform, name, timezone) VALUES
+	('rc', 'tk', 'tiktok', 'TikTok Tokyo', 'Asia/Tokyo');
+SELECT * FROM pg_temp.rule_zones();
+SELECT (SELECT job_id FROM daily_ny_job) = (SELECT job_id FROM stratum.job_schedules WHERE tenant_id = 'rc'
+	AND name LIKE 'custom_rule_' || pg_temp.rid('Daily NY') || ' %') AS untouched_rule_keeps_its_job;
+UPDATE stratum.ad_accounts SET timezone = 'Asia/Seoul' WHERE tenant_id = 'rc' AND account_id = 'tk';
+SELECT * FROM pg_temp.rule_zones();
+DELETE FROM stratum.ad_accounts WHERE tenant_id = 'rc' AND account_id = 'tk';
+SELECT * FROM pg_temp.rule_zones();
+UPDATE stratum.tenants SET timezone = 'Europe/Paris' WHERE tenant_id = 'rc';
+SELECT * FROM pg_temp.rule_zones();
+-- jobs removed by hand stay removed (a restore loads rules before their jobs)
+SELECT stratum_job_unschedule(name) FROM stratum.job_schedules
+WHERE tenant_id = 'rc' AND name LIKE 'custom_rule_' || pg_temp.rid('TikTok') || ' %';
+UPDATE stratum.tenants SET timezone = 'Europe/Berlin' WHERE tenant_id = 'rc';
+SELECT * FROM pg_temp.rule_zones();
+SELECT cardinality(stratum_internal.custom_rule_schedule_jobs('rc', pg_temp.rid('TikTok'))) AS jobs_back;
+
 -- Every validation error.
 CREATE FUNCTION pg_temp.try(def text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE

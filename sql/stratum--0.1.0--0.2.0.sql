@@ -1306,3 +1306,147 @@ CREATE TRIGGER event_intake_statement AFTER INSERT ON stratum.event_intake
 CREATE FUNCTION stratum_internal.churn_numeric_double(value numeric) RETURNS double precision
 AS 'MODULE_PATHNAME', 'stratum_churn_numeric_double' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION stratum_internal.churn_numeric_double(numeric) IS 'A numeric feature value as the scorer reads it (always equal to value::float8; exposed for tests)';
+
+-- ---------------------------------------------------------------------------
+-- Rules: scheduler jobs follow the accounts' and the tenant's time zones
+-- (src/sql/65_rules.sql)
+-- ---------------------------------------------------------------------------
+/*
+ * stratum_internal.custom_rule_zones
+ *		The time zones a scheduled rule runs in: those of the accounts it
+ *		targets, or the tenant's if it targets none yet.  Sorted.
+ */
+CREATE FUNCTION stratum_internal.custom_rule_zones(p_tenant text, p_rule_id bigint)
+RETURNS text[] LANGUAGE sql STABLE SET search_path = pg_catalog
+BEGIN ATOMIC
+	WITH r AS (SELECT * FROM stratum.custom_rules WHERE tenant_id = p_tenant AND rule_id = p_rule_id),
+	accounts AS (
+		SELECT a.timezone FROM stratum.ad_accounts a, r
+		WHERE a.tenant_id = p_tenant
+		  AND (r.platforms = '{}' OR a.platform = ANY (r.platforms))
+		  AND (r.account_ids = '{}' OR a.account_id = ANY (r.account_ids)))
+	SELECT coalesce(array_agg(z ORDER BY z), '{}') FROM (
+		SELECT DISTINCT timezone AS z FROM accounts
+		UNION
+		SELECT t.timezone FROM stratum.tenants t
+		WHERE t.tenant_id = p_tenant AND NOT EXISTS (SELECT 1 FROM accounts)) zones;
+END;
+
+/*
+ * stratum_internal.custom_rule_schedule_jobs
+ *		(Re)create the scheduler jobs of a rule: one per time zone it runs
+ *		in (custom_rule_zones), each running the rule for the accounts in
+ *		that zone at the local time.  Manual rules have none.  Returns the
+ *		job names.
+ */
+CREATE OR REPLACE FUNCTION stratum_internal.custom_rule_schedule_jobs(p_tenant text, p_rule_id bigint)
+RETURNS text[] LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	r stratum.custom_rules;
+	tz text;
+	jobs text[] := '{}';
+	j text;
+BEGIN
+	SELECT * INTO r FROM stratum.custom_rules WHERE tenant_id = p_tenant AND rule_id = p_rule_id;
+	FOR j IN SELECT name FROM stratum.job_schedules
+			 WHERE tenant_id = p_tenant AND name LIKE format('custom_rule_%s %%', p_rule_id) LOOP
+		PERFORM @extschema@.stratum_job_unschedule(j, tenant => p_tenant);
+	END LOOP;
+	IF r.schedule IS NULL THEN
+		RETURN jobs;
+	END IF;
+	FOREACH tz IN ARRAY stratum_internal.custom_rule_zones(p_tenant, p_rule_id) LOOP
+		j := format('custom_rule_%s %s', p_rule_id, tz);
+		PERFORM @extschema@.stratum_job_schedule(j, r.schedule,
+			format('SELECT stratum_custom_rule_execute(%s, timezone => %L)', p_rule_id, tz),
+			timezone => tz, tenant => p_tenant, enabled => r.enabled);
+		jobs := jobs || j;
+	END LOOP;
+	RETURN jobs;
+END $$;
+
+/*
+ * stratum_internal.custom_rule_zones_sync
+ *		Re-create the jobs of every scheduled rule of a tenant whose time
+ *		zones no longer match its jobs: an account was added in a new zone,
+ *		moved to another zone or platform, or removed, or the tenant's own
+ *		zone changed.  Rules whose zones are unchanged keep their jobs (and
+ *		their next run times) as they are.
+ *
+ * A scheduled rule without any job is left alone: its jobs were removed by
+ * hand, or a pg_restore is loading the tables one by one (the rules before
+ * their jobs), and making jobs then would collide with the restored ones.
+ */
+CREATE FUNCTION stratum_internal.custom_rule_zones_sync(p_tenant text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	v_rule bigint;
+BEGIN
+	FOR v_rule IN
+		SELECT c.rule_id FROM stratum.custom_rules c,
+			LATERAL (SELECT ARRAY(SELECT j.timezone FROM stratum.job_schedules j
+								  WHERE j.tenant_id = p_tenant
+									AND j.name LIKE format('custom_rule_%s %%', c.rule_id)
+								  ORDER BY 1) AS zones) jobs
+		WHERE c.tenant_id = p_tenant AND c.schedule IS NOT NULL
+		  AND cardinality(jobs.zones) > 0
+		  AND jobs.zones IS DISTINCT FROM stratum_internal.custom_rule_zones(p_tenant, c.rule_id)
+		ORDER BY c.rule_id
+	LOOP
+		PERFORM stratum_internal.custom_rule_schedule_jobs(p_tenant, v_rule);
+	END LOOP;
+END $$;
+
+/*
+ * stratum_internal.ad_accounts_zones_changed
+ *		AFTER statement triggers of stratum.ad_accounts (insert, update,
+ *		delete, with transition tables): sync the rule jobs of each tenant
+ *		the statement touched.
+ */
+CREATE FUNCTION stratum_internal.ad_accounts_zones_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text;
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		FOR t IN SELECT DISTINCT tenant_id FROM new_accounts ORDER BY 1 LOOP
+			PERFORM stratum_internal.custom_rule_zones_sync(t);
+		END LOOP;
+	ELSIF TG_OP = 'DELETE' THEN
+		FOR t IN SELECT DISTINCT tenant_id FROM old_accounts ORDER BY 1 LOOP
+			PERFORM stratum_internal.custom_rule_zones_sync(t);
+		END LOOP;
+	ELSE
+		FOR t IN SELECT tenant_id FROM new_accounts UNION SELECT tenant_id FROM old_accounts ORDER BY 1 LOOP
+			PERFORM stratum_internal.custom_rule_zones_sync(t);
+		END LOOP;
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER ad_accounts_zones_insert AFTER INSERT ON stratum.ad_accounts
+	REFERENCING NEW TABLE AS new_accounts
+	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.ad_accounts_zones_changed();
+CREATE TRIGGER ad_accounts_zones_update AFTER UPDATE ON stratum.ad_accounts
+	REFERENCING OLD TABLE AS old_accounts NEW TABLE AS new_accounts
+	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.ad_accounts_zones_changed();
+CREATE TRIGGER ad_accounts_zones_delete AFTER DELETE ON stratum.ad_accounts
+	REFERENCING OLD TABLE AS old_accounts
+	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.ad_accounts_zones_changed();
+
+/*
+ * stratum_internal.tenant_zone_changed
+ *		AFTER UPDATE OF timezone on stratum.tenants: rules that target no
+ *		account run in the tenant's zone.
+ */
+CREATE FUNCTION stratum_internal.tenant_zone_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+	IF NEW.timezone IS DISTINCT FROM OLD.timezone THEN
+		PERFORM stratum_internal.custom_rule_zones_sync(NEW.tenant_id);
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER tenants_rule_zones AFTER UPDATE OF timezone ON stratum.tenants
+	FOR EACH ROW EXECUTE FUNCTION stratum_internal.tenant_zone_changed();
