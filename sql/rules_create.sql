@@ -93,6 +93,19 @@ WHERE tenant_id = 'rc' AND name LIKE 'custom_rule_' || pg_temp.rid('TikTok') || 
 UPDATE stratum.tenants SET timezone = 'Europe/Berlin' WHERE tenant_id = 'rc';
 SELECT * FROM pg_temp.rule_zones();
 SELECT cardinality(stratum_internal.custom_rule_schedule_jobs('rc', pg_temp.rid('TikTok'))) AS jobs_back;
+-- Re-made jobs run as the old ones did, not as the role that changed the account.
+CREATE ROLE rc_marketer;
+UPDATE stratum.job_schedules SET run_as = 'rc_marketer'
+WHERE tenant_id = 'rc' AND name LIKE 'custom_rule_' || pg_temp.rid('TikTok') || ' %';
+INSERT INTO stratum.ad_accounts (tenant_id, account_id, platform, name, timezone) VALUES
+	('rc', 'tk2', 'tiktok', 'TikTok Tokyo', 'Asia/Tokyo');
+SELECT timezone, run_as FROM stratum.job_schedules
+WHERE tenant_id = 'rc' AND name LIKE 'custom_rule_' || pg_temp.rid('TikTok') || ' %';
+DELETE FROM stratum.ad_accounts WHERE tenant_id = 'rc' AND account_id = 'tk2';
+UPDATE stratum.job_schedules SET run_as = current_user
+WHERE tenant_id = 'rc' AND name LIKE 'custom_rule_' || pg_temp.rid('TikTok') || ' %' AND run_as = 'rc_marketer'
+RETURNING timezone;
+DROP ROLE rc_marketer;
 
 -- Every validation error.
 CREATE FUNCTION pg_temp.try(def text) RETURNS text LANGUAGE plpgsql AS $$

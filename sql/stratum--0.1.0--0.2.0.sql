@@ -1376,24 +1376,32 @@ END $$;
  * A scheduled rule without any job is left alone: its jobs were removed by
  * hand, or a pg_restore is loading the tables one by one (the rules before
  * their jobs), and making jobs then would collide with the restored ones.
+ * Row-level security shows a role only the jobs it runs as, so a role other
+ * than the rule's scheduler (unless a superuser) leaves the rule alone too.
  */
 CREATE FUNCTION stratum_internal.custom_rule_zones_sync(p_tenant text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
-	v_rule bigint;
+	r record;
 BEGIN
-	FOR v_rule IN
-		SELECT c.rule_id FROM stratum.custom_rules c,
-			LATERAL (SELECT ARRAY(SELECT j.timezone FROM stratum.job_schedules j
-								  WHERE j.tenant_id = p_tenant
-									AND j.name LIKE format('custom_rule_%s %%', c.rule_id)
-								  ORDER BY 1) AS zones) jobs
+	FOR r IN
+		SELECT c.rule_id, jobs.owner FROM stratum.custom_rules c,
+			LATERAL (SELECT array_agg(j.timezone ORDER BY j.timezone) AS zones,
+							(array_agg(j.run_as ORDER BY j.job_id))[1] AS owner
+					 FROM stratum.job_schedules j
+					 WHERE j.tenant_id = p_tenant
+					   AND j.name LIKE format('custom_rule_%s %%', c.rule_id)) jobs
 		WHERE c.tenant_id = p_tenant AND c.schedule IS NOT NULL
-		  AND cardinality(jobs.zones) > 0
+		  AND jobs.zones IS NOT NULL
 		  AND jobs.zones IS DISTINCT FROM stratum_internal.custom_rule_zones(p_tenant, c.rule_id)
 		ORDER BY c.rule_id
 	LOOP
-		PERFORM stratum_internal.custom_rule_schedule_jobs(p_tenant, v_rule);
+		PERFORM stratum_internal.custom_rule_schedule_jobs(p_tenant, r.rule_id);
+		-- The new jobs run as the old ones did, not as whoever changed the
+		-- account (only a superuser sees, and so re-creates, other roles' jobs).
+		UPDATE stratum.job_schedules SET run_as = r.owner
+		WHERE tenant_id = p_tenant AND name LIKE format('custom_rule_%s %%', r.rule_id)
+		  AND run_as IS DISTINCT FROM r.owner;
 	END LOOP;
 END $$;
 
@@ -1450,3 +1458,6 @@ END $$;
 
 CREATE TRIGGER tenants_rule_zones AFTER UPDATE OF timezone ON stratum.tenants
 	FOR EACH ROW EXECUTE FUNCTION stratum_internal.tenant_zone_changed();
+
+-- Rules whose accounts changed zone under 0.1.0 get their jobs now.
+SELECT stratum_internal.custom_rule_zones_sync(tenant_id) FROM stratum.tenants ORDER BY tenant_id;

@@ -127,6 +127,9 @@ foreach my $from (@released)
 					   (i % 3 = 0 OR i % 7 > 4) AS churned
 				FROM generate_series(1, 200) i;
 			SELECT stratum_churn_train('churn_data', 'churned', '{"algorithm": "logreg", "exclude": "id"}');
+			-- 0.1.0 does not give the rule a job in this account's zone
+			INSERT INTO stratum.ad_accounts (tenant_id, account_id, platform, name, timezone)
+				VALUES ('acme', 'act-2', 'meta', 'US', 'America/New_York');
 		});
 	}
 	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'stratum'}),
@@ -140,9 +143,12 @@ foreach my $from (@released)
 	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'stratum'}),
 		$current, "updated from $from to $current");
 
-	# The data is kept (tables new in the update are not compared).
+	# The data is kept (tables new in the update are not compared).  From
+	# 0.1.0 the update adds the rule's job in the second account's zone.
 	my $rows_after = table_rows($db, 0);
-	is_deeply({ map { $_ => $rows_after->{$_} } keys %$rows_before }, $rows_before,
+	my %rows_expected = %$rows_before;
+	$rows_expected{job_schedules}++ if $from eq '0.1.0';
+	is_deeply({ map { $_ => $rows_after->{$_} } keys %$rows_before }, \%rows_expected,
 		"$from: every table has its rows after the update");
 	is($node->safe_psql($db, q{
 		SET stratum.tenant = 'acme';
@@ -182,6 +188,10 @@ foreach my $from (@released)
 				 stratum_churn_predict(m.model_id, 'churn_data', key_column => 'id', top => 0) p
 			WHERE p.key = d.id}),
 			'200', "$from: a model trained before the update scores after it");
+		is($node->safe_psql($db, q{
+			SELECT string_agg(timezone, ',' ORDER BY timezone) FROM stratum.job_schedules
+			WHERE tenant_id = 'acme' AND name LIKE 'custom\_rule\_%'}),
+			'America/New_York,Europe/Berlin', "$from: the update gave the rule a job in its new account's zone");
 	}
 	same_catalogs($db, 'fresh', "$from: updated catalogs are those of a fresh install");
 
