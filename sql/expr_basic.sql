@@ -112,7 +112,7 @@ SELECT stratum_condition_eval('x > 5', '{"x": "10"}') AS text_vs_number,
 	   stratum_condition_eval('a.b.c = 1', '{"a": {"b": 5}}') AS deep_not_object,
 	   stratum_condition_eval('event.properties."plan type" = ''pro''', '{"event": {"properties": {"plan type": "pro"}}}') AS quoted_key;
 
--- Functions.
+-- Functions (hour_of_day and day_of_week in the session's TimeZone: pg_regress runs in PST8PDT).
 SELECT stratum_condition_eval('lower(email) = ''ann@example.com''', '{"email": "Ann@Example.COM"}') AS lower_eq,
 	   stratum_condition_eval('upper(a) = upper(b)', '{"a": "xY", "b": "Xy"}') AS upper_eq,
 	   stratum_condition_eval('coalesce(a, b) = 2', '{"b": 2}') AS coalesce_,
@@ -123,8 +123,8 @@ SELECT stratum_condition_eval('lower(email) = ''ann@example.com''', '{"email": "
 	   stratum_condition_eval('hours_since(t) = 5', jsonb_build_object('t', now() - interval '5 hours 10 minutes')) AS hours_since_,
 	   stratum_condition_eval('t > now() - 7 days', jsonb_build_object('t', now() - interval '6 days')) AS recent,
 	   stratum_condition_eval('t > now() - 7 days', jsonb_build_object('t', now() - interval '8 days')) AS not_recent,
-	   stratum_condition_eval('day_of_week(t) = 1 AND hour_of_day(t) = 13', '{"t": "2024-06-03T13:45:00Z"}') AS dow_hour,
-	   stratum_condition_eval('hour_of_day() = h', jsonb_build_object('h', extract(hour from now() AT TIME ZONE 'UTC'))) AS hour_now,
+	   stratum_condition_eval('day_of_week(t) = 1 AND hour_of_day(t) = 6', '{"t": "2024-06-03T13:45:00Z"}') AS dow_hour,
+	   stratum_condition_eval('hour_of_day() = h', jsonb_build_object('h', extract(hour from now()))) AS hour_now,
 	   stratum_condition_eval('now() - t < 1 day', jsonb_build_object('t', now() - interval '23 hours')) AS ts_minus_ts;
 
 -- Contexts: check fields, qualify unqualified names.
@@ -167,3 +167,36 @@ SELECT stratum_condition_eval_row('x IS NULL', r) FROM (SELECT 'NaN'::numeric AS
 -- EXPLAIN VERBOSE deparses a condition constant and frees the output
 -- function's result (it crashed when the text pointed into the arena).
 EXPLAIN (VERBOSE, COSTS OFF) SELECT 'x > 1 and y in (''a'', ''b'')'::stratum.condition;
+
+-- hour_of_day() and day_of_week() read local times: in the tenant's time zone
+-- (setting stratum.tenant), else in the session's TimeZone, like extract().
+-- 2024-06-01 23:30 UTC is a Saturday; in Berlin (CEST, +2) it is Sunday 01:30.
+SELECT stratum_tenant_create('zone_berlin', timezone => 'Europe/Berlin') IS NOT NULL AS berlin;
+CREATE TEMP TABLE zone_cases (label text, t timestamptz);
+INSERT INTO zone_cases VALUES ('summer, late evening UTC', '2024-06-01 23:30+00'),
+	('winter, morning UTC', '2024-01-15 10:30+00');
+CREATE FUNCTION pg_temp.local_hours() RETURNS TABLE (label text, hour_jsonb int, dow_jsonb int, hour_row int)
+LANGUAGE sql AS $$
+	SELECT z.label,
+		   (SELECT h FROM generate_series(0, 23) h
+			WHERE stratum_condition_eval(format('hour_of_day(t) = %s', h)::stratum.condition, jsonb_build_object('t', z.t))),
+		   (SELECT d FROM generate_series(0, 6) d
+			WHERE stratum_condition_eval(format('day_of_week(t) = %s', d)::stratum.condition, jsonb_build_object('t', z.t))),
+		   (SELECT h FROM generate_series(0, 23) h
+			WHERE stratum_condition_eval_row(format('hour_of_day(t) = %s', h)::stratum.condition, z))
+	FROM zone_cases z ORDER BY z.t $$;
+RESET stratum.tenant;
+SET TimeZone = 'UTC';
+SELECT * FROM pg_temp.local_hours();						-- session TimeZone UTC
+SET TimeZone = 'America/New_York';
+SELECT * FROM pg_temp.local_hours();						-- session TimeZone New York (EDT / EST)
+SET stratum.tenant = 'zone_berlin';
+SELECT * FROM pg_temp.local_hours();						-- the tenant's zone wins
+SET stratum.tenant = 'no_such_tenant';
+SELECT * FROM pg_temp.local_hours();						-- unknown tenant: session TimeZone
+RESET TimeZone;
+RESET stratum.tenant;
+-- one call site, the tenant changing between rows
+SELECT t.tenant, stratum_condition_eval('hour_of_day(t) = 1', '{"t": "2024-06-01T23:30:00Z"}') AS berlin_1am
+FROM (VALUES ('zone_berlin'), (''), ('zone_berlin')) t(tenant), LATERAL set_config('stratum.tenant', t.tenant, false) s;
+RESET stratum.tenant;

@@ -178,6 +178,20 @@ SELECT stratum_custom_rule_delete(pg_temp.rid('Smart Budget Optimizer'));
 SELECT count(*) AS jobs FROM stratum.job_schedules WHERE tenant_id = 'rx';
 SELECT count(*) AS runs FROM stratum.custom_rule_runs WHERE rule_id = pg_temp.rid('Smart Budget Optimizer');
 
+-- hour_of_day() and day_of_week() in a rule read times in each account's zone,
+-- like its hour_of_day and day_of_week metrics: 23:30 UTC on Saturday
+-- 2024-06-01 is 01:30 on Sunday in Berlin.
+INSERT INTO stratum.ad_accounts (tenant_id, account_id, platform, name, timezone) VALUES
+	('rx', 'b1', 'meta', 'Meta Berlin', 'Europe/Berlin');
+INSERT INTO stratum.campaigns (tenant_id, campaign_id, account_id, name, campaign_type, daily_budget, started_on) VALUES
+	('rx', 'cb', 'b1', 'Meta Berlin', 'conversion', 100, current_date - 60);
+SELECT stratum_custom_rule_create($${"name": "Sunday night in the account's zone",
+	"conditions": [{"expression": "hour_of_day(timestamp '2024-06-01 23:30:00+00') = 1 AND day_of_week(timestamp '2024-06-01 23:30:00+00') = 0"}],
+	"actions": [{"type": "pause"}]}$$) ->> 'name' AS created;
+SELECT campaign_id, account_id FROM stratum_internal.custom_rules_evaluate('rx',
+	ARRAY[pg_temp.rid('Sunday night in the account''s zone')], NULL, NULL, NULL, true)
+WHERE outcome = 'matched' ORDER BY 1;
+
 -- Clean up so that later tests see no rules, jobs or outbox items of ours.
 SELECT count(*) FILTER (WHERE stratum_custom_rule_delete(rule_id)) AS deleted FROM stratum.custom_rules WHERE tenant_id = 'rx';
 DELETE FROM stratum.outbox WHERE tenant_id = 'rx';

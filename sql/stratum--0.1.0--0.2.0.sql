@@ -455,7 +455,10 @@ DECLARE
 	k bigint;
 	queued bigint;
 	refused bigint;
+	old_tenant text := current_setting('stratum.tenant', true);
 BEGIN
+	-- segments read local times (hour_of_day(), ...) in this tenant's zone
+	PERFORM set_config('stratum.tenant', t, true);
 	FOR i IN
 		SELECT iv.intervention_id, iv.name, iv.channel, iv.offer, iv.offer_details, iv.cooldown_days,
 			   @extschema@.stratum_condition_check(iv.segment, 'profile') AS segment
@@ -525,6 +528,7 @@ BEGIN
 		END IF;
 		n := n + k;
 	END LOOP;
+	PERFORM set_config('stratum.tenant', coalesce(old_tenant, ''), true);
 	RETURN n;
 END $$;
 
@@ -1461,3 +1465,97 @@ CREATE TRIGGER tenants_rule_zones AFTER UPDATE OF timezone ON stratum.tenants
 
 -- Rules whose accounts changed zone under 0.1.0 get their jobs now.
 SELECT stratum_internal.custom_rule_zones_sync(tenant_id) FROM stratum.tenants ORDER BY tenant_id;
+
+-- ---------------------------------------------------------------------------
+-- Conditions: hour_of_day() and day_of_week() in the tenant's (or account's)
+-- time zone (src/expr/expr_type.c); stream_explain takes the tenant
+-- ---------------------------------------------------------------------------
+DROP FUNCTION stratum_internal.stream_explain(stratum.condition, jsonb);
+CREATE FUNCTION stratum_internal.stream_explain(condition stratum.condition, doc jsonb, tenant text DEFAULT NULL)
+RETURNS jsonb AS 'MODULE_PATHNAME', 'stratum_stream_explain' LANGUAGE C STABLE;
+COMMENT ON FUNCTION stratum_internal.stream_explain(stratum.condition, jsonb, text) IS 'Evaluate a trigger condition the way the stream worker does (local times in the tenant''s zone; NULL: setting stratum.tenant): result, the value of each field, the result of each top-level clause';
+
+/*
+ * stratum_stream_trigger_test
+ *		Try a trigger on a sample event: does it match and why, the actions it
+ *		would create, and with send => true the responses of sending them
+ *		(synchronously, from this session; nothing is queued).
+ *		sample_event: {"event_type", "properties", "occurred_at",
+ *		"profile_id" (an existing profile) or "profile": {...fields/traits}}.
+ */
+CREATE OR REPLACE FUNCTION stratum_stream_trigger_test(trigger text, sample_event jsonb,
+											send boolean DEFAULT false, tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t		text := stratum_internal.tenant(tenant);
+	r		stratum.stream_triggers := stratum_internal.stream_trigger_get(t, trigger);
+	p		stratum.profiles;
+	prof	jsonb;
+	ev		jsonb;
+	doc		jsonb;
+	expl	jsonb;
+	type_ok	boolean;
+	matches	boolean;
+	throttled boolean := false;
+	actions	jsonb := '[]';
+	result	jsonb;
+BEGIN
+	IF sample_event IS NULL OR jsonb_typeof(sample_event) <> 'object' THEN
+		RAISE EXCEPTION 'sample_event must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'E.g. ''{"event_type": "page_view", "properties": {"url": "/pricing"}, "profile": {"email": "ann@example.com", "total_spend": 1500}}''.';
+	END IF;
+	IF sample_event ? 'profile_id' THEN
+		SELECT * INTO p FROM stratum.profiles WHERE tenant_id = t AND profile_id = (sample_event ->> 'profile_id')::bigint;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'profile % does not exist', sample_event ->> 'profile_id' USING ERRCODE = 'undefined_object',
+				HINT = 'Pass "profile": {...} to test with made-up profile fields instead.';
+		END IF;
+		prof := stratum_internal.stream_profile_doc(p) || coalesce(sample_event -> 'profile', '{}');
+	ELSE
+		prof := coalesce(sample_event -> 'profile', '{}');
+		IF jsonb_typeof(prof) <> 'object' THEN
+			RAISE EXCEPTION '"profile" of the sample event must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		prof := coalesce(prof -> 'traits', '{}') || prof;
+	END IF;
+	IF sample_event ? 'properties' AND jsonb_typeof(sample_event -> 'properties') <> 'object' THEN
+		RAISE EXCEPTION '"properties" of the sample event must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	ev := jsonb_build_object('event_id', sample_event -> 'event_id',
+							 'event_type', coalesce(sample_event ->> 'event_type', r.event_type, 'test'),
+							 'occurred_at', coalesce(sample_event ->> 'occurred_at', now()::text),
+							 'properties', coalesce(sample_event -> 'properties', '{}'),
+							 'source', 'test');
+	doc := jsonb_build_object('event', ev, 'profile', prof);
+	type_ok := r.event_type IS NULL OR r.event_type = ev ->> 'event_type';
+	IF r.condition IS NULL THEN
+		expl := jsonb_build_object('result', true, 'values', '{}'::jsonb, 'clauses', '[]'::jsonb);
+	ELSE
+		expl := stratum_internal.stream_explain(r.condition, doc, t);
+	END IF;
+	matches := type_ok AND (expl ->> 'result')::boolean;
+	IF matches AND r.throttle IS NOT NULL AND prof ? 'profile_id' THEN
+		throttled := EXISTS (SELECT 1 FROM stratum.stream_throttle s
+							 WHERE s.tenant_id = t AND s.trigger_id = r.trigger_id
+							   AND s.profile_id = (prof ->> 'profile_id')::bigint
+							   AND s.last_fired_at > now() - r.throttle);
+	END IF;
+	IF matches THEN
+		actions := stratum_internal.stream_actions_for(r, doc, now());
+	END IF;
+	result := jsonb_build_object(
+		'trigger', r.name, 'enabled', r.enabled, 'matches', matches,
+		'event_type_matches', type_ok, 'event_type', ev ->> 'event_type', 'trigger_event_type', r.event_type,
+		'condition', r.condition::text, 'condition_result', (expl ->> 'result')::boolean,
+		'clauses', expl -> 'clauses', 'values', expl -> 'values',
+		'throttled', throttled, 'actions', actions);
+	IF send AND matches THEN
+		result := result || jsonb_build_object('responses', stratum_internal.stream_send_now(actions));
+	END IF;
+	RETURN result;
+END $$;
+
+-- A tenant's zone is part of its triggers (hour_of_day(), day_of_week()):
+-- the worker reloads them when it changes.
+CREATE TRIGGER tenants_stream_zone AFTER UPDATE OF timezone ON stratum.tenants
+	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.stream_triggers_changed();

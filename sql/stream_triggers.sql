@@ -110,3 +110,18 @@ SELECT count(*) AS queued_while_disabled FROM stratum.stream_queue;
 SELECT stratum_stream_trigger_delete('any event') ->> 'name' AS deleted;
 SELECT stratum_stream_trigger_delete('any event');
 SELECT name FROM stratum_stream_triggers();
+
+-- hour_of_day() and day_of_week() read the event time in the tenant's zone
+-- (the worker does the same, through the same code): 23:30 UTC on Saturday
+-- 2024-06-01 is 01:30 on Sunday in Berlin.
+SELECT stratum_tenant_create('st_berlin', timezone => 'Europe/Berlin') IS NOT NULL AS created;
+SELECT stratum_stream_trigger_create('night owl', '[{"type": "notify", "channel": "night"}]',
+	condition => 'hour_of_day(event.occurred_at) < 6 AND day_of_week(event.occurred_at) = 0', tenant => 'st_berlin') ->> 'name' AS created;
+SELECT r ->> 'matches' AS matches, r -> 'clauses' AS clauses
+FROM stratum_stream_trigger_test('night owl', '{"event_type": "login", "occurred_at": "2024-06-01T23:30:00Z"}',
+	tenant => 'st_berlin') r;
+UPDATE stratum.tenants SET timezone = 'UTC' WHERE tenant_id = 'st_berlin';
+SELECT r ->> 'matches' AS matches_in_utc
+FROM stratum_stream_trigger_test('night owl', '{"event_type": "login", "occurred_at": "2024-06-01T23:30:00Z"}',
+	tenant => 'st_berlin') r;
+SELECT stratum_stream_trigger_delete('night owl', tenant => 'st_berlin') ->> 'name' AS deleted;

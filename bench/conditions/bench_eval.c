@@ -78,7 +78,7 @@ main(int argc, char **argv)
 
 	t0 = now_sec();
 	for (i = 0; i < iters; i++)
-		matches += expr_program_eval(bp, &rows[(i & (NROWS - 1)) * 4], 0);
+		matches += expr_program_eval(bp, &rows[(i & (NROWS - 1)) * 4], 0, NULL);
 	t_expr = now_sec() - t0;
 
 	t0 = now_sec();

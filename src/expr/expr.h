@@ -18,7 +18,7 @@
  *			expr_value_number(&v[0], spend);
  *			expr_value_number(&v[1], roas);
  *			expr_value_null(&v[2]);
- *			if (expr_eval(p, v)) ...
+ *			if (expr_eval(p, v, NULL)) ...
  *
  * Everything is allocated in CurrentMemoryContext: switch to a long-lived
  * context before compiling and binding if the program is kept across
@@ -56,8 +56,15 @@ extern ExprProgram *expr_bind(const ExprCompiled *cond, const char *const *slot_
 							  int nslots, bool missing_is_null);
 
 /* Evaluate: true only if the condition is TRUE for these slot values.
- * now() is the transaction start time. */
-extern bool expr_eval(const ExprProgram *prog, const ExprValue *slots);
+ * now() is the transaction start time; hour_of_day() and day_of_week()
+ * read timestamps in the zone (NULL: UTC). */
+extern bool expr_eval(const ExprProgram *prog, const ExprValue *slots, const ExprZone *zone);
+
+/* Zones for expr_eval: an IANA name (false if unknown), the session's
+ * TimeZone, a tenant's zone (the session's if the tenant is unknown). */
+extern bool expr_zone_named(ExprZone *zone, const char *tzname);
+extern void expr_zone_session(ExprZone *zone);
+extern void expr_zone_tenant(ExprZone *zone, const char *tenant);
 
 /* Turn a core error into ereport(ERROR). */
 extern void expr_report_error(const ExprError *err) pg_attribute_noreturn();

@@ -315,8 +315,23 @@ typedef struct ExprProgram
 	int			nslots;
 } ExprProgram;
 
+/*
+ * The time zone in which hour_of_day() and day_of_week() read a timestamp:
+ * offset() gives local time minus UTC, in microseconds, at a UTC instant.
+ * A NULL zone is UTC.  The core knows no time zone database; the server
+ * supplies one (expr_type.c).
+ */
+typedef struct ExprZone ExprZone;
+struct ExprZone
+{
+	int64_t		(*offset) (const ExprZone *zone, ExprTimestamp utc);
+	const void *arg;
+};
+
 extern ExprProgram *expr_program_bind(const ExprCompiled *prog, const int *field_slot, int nslots, ExprArena *arena);
-extern bool expr_program_eval(const ExprProgram *prog, const ExprValue *slots, ExprTimestamp now);
+extern bool expr_program_eval(const ExprProgram *prog, const ExprValue *slots, ExprTimestamp now,
+							  const ExprZone *zone);
+extern bool expr_program_uses_zone(const ExprProgram *prog);
 extern int	expr_value_compare_text(const ExprValue *a, const ExprValue *b);
 
 /* convenience for standalone users: text -> compiled program */

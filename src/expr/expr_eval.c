@@ -302,7 +302,7 @@ floordiv(int64_t a, int64_t b)
  *		Allowed functions; args[0..n) are replaced by the result in args[0].
  */
 static void
-do_call(int fn, ExprValue *args, int n, ExprTimestamp now)
+do_call(int fn, ExprValue *args, int n, ExprTimestamp now, const ExprZone *zone)
 {
 	ExprValue  *out = &args[0];
 	int64_t		ts;
@@ -331,6 +331,8 @@ do_call(int fn, ExprValue *args, int n, ExprTimestamp now)
 				out->kind = EXPR_NULL;
 				return;
 			}
+			if (zone)
+				ts += zone->offset(zone, ts);
 			if (fn == FN_HOUR_OF_DAY)
 				set_number(out, (double) (floordiv(ts, INT64_C(3600000000)) -
 										  floordiv(ts, EXPR_USECS_PER_DAY) * 24));
@@ -418,12 +420,31 @@ do_call(int fn, ExprValue *args, int n, ExprTimestamp now)
 }
 
 /*
- * expr_program_eval
- *		Run a bound program over slot values; true only if the condition is
- *		TRUE (UNKNOWN counts as no match).
+ * expr_program_uses_zone
+ *		Whether the program reads a local time (hour_of_day, day_of_week), so
+ *		callers look a time zone up only when it matters.
  */
 bool
-expr_program_eval(const ExprProgram *prog, const ExprValue *slots, ExprTimestamp now)
+expr_program_uses_zone(const ExprProgram *prog)
+{
+	int			pc;
+
+	for (pc = 0; pc < prog->ninstr; pc++)
+		if (prog->code[pc].op == OP_CALL &&
+			(prog->code[pc].aux == FN_HOUR_OF_DAY || prog->code[pc].aux == FN_DAY_OF_WEEK))
+			return true;
+	return false;
+}
+
+/*
+ * expr_program_eval
+ *		Run a bound program over slot values; true only if the condition is
+ *		TRUE (UNKNOWN counts as no match).  hour_of_day() and day_of_week()
+ *		read timestamps in the zone (NULL: UTC).
+ */
+bool
+expr_program_eval(const ExprProgram *prog, const ExprValue *slots, ExprTimestamp now,
+				  const ExprZone *zone)
 {
 	ExprValue	stack[EXPR_MAX_STACK];
 	ExprValue  *sp = stack;		/* next free slot */
@@ -598,7 +619,7 @@ expr_program_eval(const ExprProgram *prog, const ExprValue *slots, ExprTimestamp
 				{
 					ExprValue  *args = sp - in->arg;
 
-					do_call(in->aux, args, in->arg, now);
+					do_call(in->aux, args, in->arg, now, zone);
 					sp = args + 1;
 					break;
 				}

@@ -17,6 +17,7 @@
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -48,7 +49,38 @@ typedef struct EvalCache
 	Datum	   *values;			/* rows: deformed tuple */
 	bool	   *nulls;
 	int			natts;
+	bool		uses_zone;		/* reads hour_of_day() or day_of_week() */
+	char	   *zone_tenant;	/* the tenant zone is for (NULL: session) */
+	ExprZone	zone;
 } EvalCache;
+
+/*
+ * cache_zone
+ *		The zone hour_of_day() and day_of_week() read local times in: the
+ *		tenant's (setting stratum.tenant) if one is set, else the session's
+ *		TimeZone, as extract() would.  Looked up only for conditions that
+ *		need it, and again only when the tenant changes.
+ */
+static const ExprZone *
+cache_zone(FunctionCallInfo fcinfo, EvalCache *c)
+{
+	const char *tenant;
+
+	if (!c->uses_zone)
+		return NULL;
+	tenant = GetConfigOption("stratum.tenant", true, false);
+	if (tenant == NULL || tenant[0] == '\0')
+	{
+		expr_zone_session(&c->zone);
+		c->zone_tenant = NULL;
+	}
+	else if (c->zone_tenant == NULL || strcmp(c->zone_tenant, tenant) != 0)
+	{
+		expr_zone_tenant(&c->zone, tenant);
+		c->zone_tenant = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, tenant);
+	}
+	return &c->zone;
+}
 
 /*
  * get_cache
@@ -88,6 +120,7 @@ get_cache(FunctionCallInfo fcinfo, struct varlena *cond, Oid rowtype, int32 rowt
 
 		c->bound = expr_program_bind(c->prog, map, c->nfields, &arena);
 	}
+	c->uses_zone = expr_program_uses_zone(c->bound);
 	c->slots = palloc0(sizeof(ExprValue) * (c->nfields + 1));
 	MemoryContextSwitchTo(old);
 	fcinfo->flinfo->fn_extra = c;
@@ -266,7 +299,7 @@ stratum_condition_eval(PG_FUNCTION_ARGS)
 		if (found)
 			jsonb_to_value(found, &c->slots[i]);
 	}
-	PG_RETURN_BOOL(expr_eval(c->bound, c->slots));
+	PG_RETURN_BOOL(expr_eval(c->bound, c->slots, cache_zone(fcinfo, c)));
 }
 
 /*
@@ -489,5 +522,5 @@ stratum_condition_eval_row(PG_FUNCTION_ARGS)
 		else
 			datum_to_value(c->values[a], c->atttype[i], &c->slots[i]);
 	}
-	PG_RETURN_BOOL(expr_eval(c->bound, c->slots));
+	PG_RETURN_BOOL(expr_eval(c->bound, c->slots, cache_zone(fcinfo, c)));
 }

@@ -10,7 +10,9 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "funcapi.h"
+#include "pgtime.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -191,12 +193,89 @@ expr_bind(const ExprCompiled *cond, const char *const *slot_names, int nslots, b
 
 /*
  * expr_eval
- *		Evaluate a bound program; now() is the transaction start time.
+ *		Evaluate a bound program; now() is the transaction start time, and
+ *		hour_of_day() / day_of_week() read timestamps in the zone (NULL: UTC).
  */
 bool
-expr_eval(const ExprProgram *prog, const ExprValue *slots)
+expr_eval(const ExprProgram *prog, const ExprValue *slots, const ExprZone *zone)
 {
-	return expr_program_eval(prog, slots, GetCurrentTransactionStartTimestamp());
+	return expr_program_eval(prog, slots, GetCurrentTransactionStartTimestamp(), zone);
+}
+
+/*
+ * pg_zone_offset
+ *		ExprZone.offset for a PostgreSQL time zone: local time minus UTC at
+ *		that instant (DST included).  Instants PostgreSQL cannot break down
+ *		are read as UTC.
+ */
+static int64_t
+pg_zone_offset(const ExprZone *zone, ExprTimestamp utc)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	if (TIMESTAMP_NOT_FINITE(utc) ||
+		timestamp2tm((TimestampTz) utc, &tz, &tm, &fsec, NULL, (pg_tz *) zone->arg) != 0)
+		return 0;
+	return -(int64_t) tz * USECS_PER_SEC;	/* tz is seconds west of UTC */
+}
+
+/*
+ * expr_zone_named
+ *		Set up zone for an IANA time zone name; false (zone untouched) if
+ *		PostgreSQL does not know it.
+ */
+bool
+expr_zone_named(ExprZone *zone, const char *tzname)
+{
+	pg_tz	   *tz = tzname ? pg_tzset(tzname) : NULL;
+
+	if (tz == NULL)
+		return false;
+	zone->offset = pg_zone_offset;
+	zone->arg = tz;
+	return true;
+}
+
+/*
+ * expr_zone_session
+ *		Set up zone for the session's TimeZone setting.
+ */
+void
+expr_zone_session(ExprZone *zone)
+{
+	zone->offset = pg_zone_offset;
+	zone->arg = session_timezone;
+}
+
+/*
+ * expr_zone_tenant
+ *		Set up zone for a tenant's time zone (stratum.tenants.timezone), or
+ *		the session's TimeZone if the tenant is not known (or not visible to
+ *		the current role).  Uses SPI; callable inside or outside an SPI
+ *		connection.
+ */
+void
+expr_zone_tenant(ExprZone *zone, const char *tenant)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	expr_zone_session(zone);
+	if (tenant == NULL || tenant[0] == '\0')
+		return;
+	args[0] = CStringGetTextDatum(tenant);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "stratum conditions: SPI_connect failed");
+	if (SPI_execute_with_args("SELECT timezone FROM stratum.tenants WHERE tenant_id = $1",
+							  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		/* pg_tzset's zones live for the session: no copy out of SPI needed */
+		(void) expr_zone_named(zone, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	}
+	SPI_finish();
 }
 
 /*

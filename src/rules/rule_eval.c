@@ -463,7 +463,7 @@ stratum_custom_rules_evaluate(PG_FUNCTION_ARGS)
 					for (g = 0; g < RULE_NGOALS; g++)
 						expr_value_null(&slots[RS_GOAL_FIRST + g]);
 				}
-				if (!expr_eval(rule->prog, slots))
+				if (!expr_eval(rule->prog, slots, &data.accounts[camp->account].zone))
 					continue;
 
 				if (!isnan(rule->min_signal_health) &&

@@ -140,7 +140,7 @@ build_query(const RuleData *data)
 						   "  (acc.today - st.started)::float8,"
 						   "  (acc.today - greatest(st.started, (ch.last AT TIME ZONE acc.timezone)::date))::float8,"
 						   "  acc.hour, extract(dow FROM acc.today)::float8, acc.score, acc.emq, acc.av,"
-						   "  acc.currency, acc.today::text, agg.*"
+						   "  acc.currency, acc.today::text, acc.timezone, agg.*"
 						   " FROM stratum.campaigns c"
 						   " JOIN acc ON acc.account_id = c.account_id"
 						   " CROSS JOIN LATERAL (SELECT coalesce(c.started_on, (c.created_at AT TIME ZONE acc.timezone)::date) AS started) st"
@@ -219,7 +219,7 @@ rule_metrics_load(RuleData *data, MemoryContext keep, const char *tenant, bool h
 	char	   *sql = build_query(data);
 	uint64		i;
 	int			nw = data->nwindows;
-	int			fixed = 18;		/* columns before agg.* */
+	int			fixed = 19;		/* columns before agg.* */
 
 	values[0] = CStringGetTextDatum(tenant);
 	values[1] = DateADTGetDatum(as_of);
@@ -280,6 +280,8 @@ rule_metrics_load(RuleData *data, MemoryContext keep, const char *tenant, bool h
 			a->account_id = account_id;
 			a->platform = c->platform;
 			a->currency = get_text(tup, desc, 17);
+			if (!expr_zone_named(&a->zone, get_text(tup, desc, 19)))
+				expr_zone_session(&a->zone);
 			a->sums = palloc0(sizeof(double) * RW_N * Max(nw, 1));
 		}
 		c->account = data->naccounts - 1;

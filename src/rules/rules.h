@@ -95,6 +95,7 @@ typedef struct RuleAccount
 	char	   *currency;
 	double		budget_sum;		/* daily budgets of its active campaigns */
 	double	   *sums;			/* nwindows x RW_N */
+	ExprZone	zone;			/* its time zone, for hour_of_day() etc. */
 } RuleAccount;
 
 /* A campaign with its attributes and per-window sums (0 for a window without

@@ -144,9 +144,9 @@ CREATE FUNCTION stratum_internal.stream_template_check(template text) RETURNS te
 	AS 'MODULE_PATHNAME', 'stratum_stream_template_check' LANGUAGE C IMMUTABLE STRICT;
 COMMENT ON FUNCTION stratum_internal.stream_template_check(text) IS 'The placeholder paths of a template; raises an error for an unclosed placeholder or an unknown field';
 
-CREATE FUNCTION stratum_internal.stream_explain(condition stratum.condition, doc jsonb) RETURNS jsonb
-	AS 'MODULE_PATHNAME', 'stratum_stream_explain' LANGUAGE C STABLE;
-COMMENT ON FUNCTION stratum_internal.stream_explain(stratum.condition, jsonb) IS 'Evaluate a trigger condition the way the stream worker does: result, the value of each field, the result of each top-level clause';
+CREATE FUNCTION stratum_internal.stream_explain(condition stratum.condition, doc jsonb, tenant text DEFAULT NULL)
+RETURNS jsonb AS 'MODULE_PATHNAME', 'stratum_stream_explain' LANGUAGE C STABLE;
+COMMENT ON FUNCTION stratum_internal.stream_explain(stratum.condition, jsonb, text) IS 'Evaluate a trigger condition the way the stream worker does (local times in the tenant''s zone; NULL: setting stratum.tenant): result, the value of each field, the result of each top-level clause';
 
 CREATE FUNCTION stratum_internal.stream_send_now(actions jsonb) RETURNS jsonb
 	AS 'MODULE_PATHNAME', 'stratum_stream_send_now' LANGUAGE C VOLATILE STRICT;
@@ -209,6 +209,10 @@ CREATE TRIGGER stream_enqueue_events AFTER INSERT ON stratum.events
 	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.stream_enqueue_events();
 
 CREATE TRIGGER stream_triggers_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON stratum.stream_triggers
+	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.stream_triggers_changed();
+-- A tenant's zone is part of its triggers (hour_of_day(), day_of_week()):
+-- the worker reloads them when it changes.
+CREATE TRIGGER tenants_stream_zone AFTER UPDATE OF timezone ON stratum.tenants
 	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.stream_triggers_changed();
 
 /*
@@ -765,7 +769,7 @@ BEGIN
 	IF r.condition IS NULL THEN
 		expl := jsonb_build_object('result', true, 'values', '{}'::jsonb, 'clauses', '[]'::jsonb);
 	ELSE
-		expl := stratum_internal.stream_explain(r.condition, doc);
+		expl := stratum_internal.stream_explain(r.condition, doc, t);
 	END IF;
 	matches := type_ok AND (expl ->> 'result')::boolean;
 	IF matches AND r.throttle IS NOT NULL AND prof ? 'profile_id' THEN

@@ -1322,7 +1322,10 @@ DECLARE
 	k bigint;
 	queued bigint;
 	refused bigint;
+	old_tenant text := current_setting('stratum.tenant', true);
 BEGIN
+	-- segments read local times (hour_of_day(), ...) in this tenant's zone
+	PERFORM set_config('stratum.tenant', t, true);
 	FOR i IN
 		SELECT iv.intervention_id, iv.name, iv.channel, iv.offer, iv.offer_details, iv.cooldown_days,
 			   @extschema@.stratum_condition_check(iv.segment, 'profile') AS segment
@@ -1392,6 +1395,7 @@ BEGIN
 		END IF;
 		n := n + k;
 	END LOOP;
+	PERFORM set_config('stratum.tenant', coalesce(old_tenant, ''), true);
 	RETURN n;
 END $$;
 COMMENT ON FUNCTION stratum_churn_interventions_run(text) IS 'Enrol the profiles of each enabled retention intervention''s segment and queue their messages in the outbox';

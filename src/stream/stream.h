@@ -37,9 +37,11 @@ typedef struct StreamCond
 	ExprFieldType *types;
 	ExprValue  *slots;
 	char	  **tsbuf;			/* per field: scratch for timestamps */
+	const ExprZone *zone;		/* hour_of_day() etc.: NULL (UTC) or &zone_buf */
+	ExprZone	zone_buf;
 } StreamCond;
 
-extern StreamCond *stream_cond_prepare(const ExprCompiled *compiled);
+extern StreamCond *stream_cond_prepare(const ExprCompiled *compiled, const char *tenant);
 extern bool stream_cond_eval(StreamCond *sc, Jsonb *doc);
 extern JsonbValue *stream_doc_lookup(Jsonb *doc, const ExprStr *segs, int nsegs, JsonbValue *buf);
 

@@ -67,6 +67,7 @@ static LoadedTrigger *triggers = NULL;
 static int	ntriggers = 0;
 static volatile bool triggers_stale = true;
 static Oid	triggers_relid = InvalidOid;
+static Oid	tenants_relid = InvalidOid;	/* a tenant's zone changes its triggers' local times */
 
 /* the first row of the batch being processed, to quarantine it on failure */
 static char failing_tenant[NAMEDATALEN * 2];
@@ -94,7 +95,7 @@ static const char *claim_sql =
 static void
 triggers_inval_callback(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == triggers_relid || triggers_relid == InvalidOid)
+	if (relid == InvalidOid || relid == triggers_relid || relid == tenants_relid || triggers_relid == InvalidOid)
 		triggers_stale = true;
 }
 
@@ -110,6 +111,7 @@ load_triggers(void)
 	uint64		i;
 
 	triggers_relid = get_relname_relid("stream_triggers", get_namespace_oid("stratum", false));
+	tenants_relid = get_relname_relid("tenants", get_namespace_oid("stratum", false));
 	triggers_stale = false;
 	MemoryContextReset(triggers_cxt);
 	triggers = NULL;
@@ -134,7 +136,8 @@ load_triggers(void)
 		t->event_type = SPI_getvalue(tup, desc, 3);
 		d = SPI_getbinval(tup, desc, 4, &isnull);
 		/* the decoded program points into the bytes: copy them out of SPI's memory */
-		t->cond = isnull ? NULL : stream_cond_prepare(expr_condition_decode(PointerGetDatum(PG_DETOAST_DATUM_COPY(d))));
+		t->cond = isnull ? NULL : stream_cond_prepare(expr_condition_decode(PointerGetDatum(PG_DETOAST_DATUM_COPY(d))),
+													 t->tenant);
 		ntriggers++;
 	}
 	MemoryContextSwitchTo(old);

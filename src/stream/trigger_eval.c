@@ -16,6 +16,7 @@
 
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
@@ -27,10 +28,12 @@ PG_FUNCTION_INFO_V1(stratum_stream_explain);
 /*
  * stream_cond_prepare
  *		Bind a compiled condition (context "event") to slots and split its
- *		field paths; everything lives in CurrentMemoryContext.
+ *		field paths; everything lives in CurrentMemoryContext.  A condition
+ *		reading local times (hour_of_day(), day_of_week()) reads them in the
+ *		tenant's time zone.
  */
 StreamCond *
-stream_cond_prepare(const ExprCompiled *compiled)
+stream_cond_prepare(const ExprCompiled *compiled, const char *tenant)
 {
 	StreamCond *sc = palloc0(sizeof(StreamCond));
 	const ExprContextDef *ctx = expr_find_context("event");
@@ -44,6 +47,11 @@ stream_cond_prepare(const ExprCompiled *compiled)
 	for (i = 0; i < sc->nfields; i++)
 		map[i] = i;
 	sc->prog = expr_program_bind(compiled, map, sc->nfields, &arena);
+	if (expr_program_uses_zone(sc->prog))
+	{
+		expr_zone_tenant(&sc->zone_buf, tenant);
+		sc->zone = &sc->zone_buf;
+	}
 	sc->slots = palloc0(sizeof(ExprValue) * (sc->nfields + 1));
 	sc->nsegs = palloc(sizeof(int) * (sc->nfields + 1));
 	sc->segs = palloc(sizeof(ExprStr *) * (sc->nfields + 1));
@@ -165,7 +173,7 @@ bool
 stream_cond_eval(StreamCond *sc, Jsonb *doc)
 {
 	stream_cond_fill(sc, doc);
-	return expr_eval(sc->prog, sc->slots);
+	return expr_eval(sc->prog, sc->slots, sc->zone);
 }
 
 /*
@@ -238,6 +246,7 @@ stratum_stream_explain(PG_FUNCTION_ARGS)
 	ExprArena	arena = {NULL};
 	ExprError	err;
 	ExprNode   *tree;
+	const char *tenant;
 	List	   *clauses = NIL;
 	ListCell   *lc;
 	int			i;
@@ -246,7 +255,9 @@ stratum_stream_explain(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	compiled = expr_condition_decode(PG_GETARG_DATUM(0));
 	doc = PG_GETARG_JSONB_P(1);
-	sc = stream_cond_prepare(compiled);
+	tenant = PG_NARGS() > 2 && !PG_ARGISNULL(2) ? text_to_cstring(PG_GETARG_TEXT_PP(2))
+		: GetConfigOption("stratum.tenant", true, false);
+	sc = stream_cond_prepare(compiled, tenant);
 	result = stream_cond_eval(sc, doc);
 
 	initStringInfo(&out);
@@ -276,7 +287,7 @@ stratum_stream_explain(PG_FUNCTION_ARGS)
 	{
 		char	   *text = expr_print((ExprNode *) lfirst(lc), &arena);
 		ExprCompiled *sub = expr_condition_from_text(text, "event");
-		StreamCond *ssc = stream_cond_prepare(sub);
+		StreamCond *ssc = stream_cond_prepare(sub, tenant);
 
 		if (i++ > 0)
 			appendStringInfoString(&out, ", ");

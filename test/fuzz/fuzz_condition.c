@@ -22,6 +22,18 @@ fail(const char *what, const char *text)
 	abort();
 }
 
+/*
+ * fixed_offset
+ *		An ExprZone offset taken from the input's first byte.
+ */
+static int64_t
+fixed_offset(const ExprZone *zone, ExprTimestamp utc)
+{
+	const uint8_t *d = zone->arg;
+
+	return ((int64_t) d[0] - 128) * INT64_C(731250000);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -132,7 +144,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		bp = expr_program_bind(dec, map, dec->nfields, &arena);
-		(void) expr_program_eval(bp, slots, INT64_C(800000000000000));
+		(void) expr_program_eval(bp, slots, INT64_C(800000000000000), NULL);
+		/* and with a zone whose offset the input picks (up to +-26 h) */
+		{
+			ExprZone	zone = {fixed_offset, data};
+
+			(void) expr_program_eval(bp, slots, INT64_C(800000000000000), &zone);
+		}
 	}
 	expr_arena_free(&arena);
 	return 0;
