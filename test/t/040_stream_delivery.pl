@@ -140,6 +140,31 @@ acme,2026-01-01 00:00:00+00,1,page_view,"{""url"": ""/pricing""}"
 ok(StreamTest::wait_requests($log, sub { grep({ $_->{path} eq '/ok' && $_->{status} == 200 } @_) >= 3 }),
 	'INSERT and COPY events trigger too');
 
+# hour_of_day() reads the event time in the tenant's zone, and the worker
+# picks up a change of the zone (Berlin is 1 or 2 hours ahead of UTC)
+my ($night_ts, $berlin_hour) = split /\|/, $node->safe_psql('postgres', q{
+	SELECT t, extract(hour FROM t AT TIME ZONE 'Europe/Berlin')
+	FROM (SELECT date_trunc('hour', now()) - interval '3 hours 30 minutes' AS t) x});
+$node->safe_psql('postgres', qq{
+	SET stratum.tenant = 'acme';
+	SELECT stratum_stream_trigger_create('night',
+		actions => '[{"type": "webhook", "url": "$base/ok?night", "secret": "$secret"}]',
+		condition => 'hour_of_day(event.occurred_at) = $berlin_hour', event_type => 'night_check');
+	SELECT stratum_track(event => 'night_check', email => 'vip\@example.com', occurred_at => '$night_ts');
+});
+ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM stratum.stream_queue"), 'queue drained (tenant in UTC)');
+$node->safe_psql('postgres', qq{
+	UPDATE stratum.tenants SET timezone = 'Europe/Berlin' WHERE tenant_id = 'acme';
+	SELECT stratum_track(event => 'night_check', email => 'vip\@example.com', occurred_at => '$night_ts',
+		tenant => 'acme');
+});
+ok(StreamTest::wait_requests($log, sub { grep({ $_->{path} eq '/ok?night' } @_) >= 1 }),
+	'an event fires once the tenant is in Berlin, where its hour matches');
+is($node->safe_psql('postgres', q{
+	SELECT events_evaluated || ':' || events_matched FROM stratum.stream_stats WHERE trigger_name = 'night'}),
+	'2:1', 'the same event did not match while the tenant was in UTC');
+$node->safe_psql('postgres', "UPDATE stratum.tenants SET timezone = 'UTC' WHERE tenant_id = 'acme'");
+
 # stream_stats: overall row
 my $stats = $node->safe_psql('postgres', q{
 	SELECT actions_delivered > 0 AND actions_dead = 3 AND success_rate < 1 AND latency_p50_ms > 0
