@@ -3,6 +3,10 @@
 SET client_min_messages = warning;
 SELECT stratum_tenant_create('rc', 'Rules create', timezone => 'Europe/Berlin') IS NOT NULL AS tenant;
 SET stratum.tenant = 'rc';
+-- slack actions post through the tenant's registered webhook (docs/slack.md)
+SET client_min_messages = error;
+SELECT stratum_slack_webhook_set('*', 'https://hooks.slack.com/services/T000/B000/rulestest') ->> 'channel' AS slack_default;
+SET client_min_messages = warning;
 CREATE FUNCTION pg_temp.rid(text) RETURNS bigint LANGUAGE sql STABLE
 	RETURN (SELECT rule_id FROM stratum.custom_rules WHERE tenant_id = 'rc' AND name = $1);
 INSERT INTO stratum.ad_accounts (tenant_id, account_id, platform, name, timezone) VALUES

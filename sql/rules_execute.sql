@@ -4,6 +4,10 @@
 SET client_min_messages = warning;
 SELECT stratum_tenant_create('rx', 'Rules test') IS NOT NULL AS tenant;
 SET stratum.tenant = 'rx';
+-- slack actions post through the tenant's registered webhook (docs/slack.md)
+SET client_min_messages = error;
+SELECT stratum_slack_webhook_set('*', 'https://hooks.slack.com/services/T000/B000/rulestest') ->> 'channel' AS slack_default;
+SET client_min_messages = warning;
 CREATE FUNCTION pg_temp.rid(text) RETURNS bigint LANGUAGE sql STABLE
 	RETURN (SELECT rule_id FROM stratum.custom_rules WHERE tenant_id = 'rx' AND name = $1);
 INSERT INTO stratum.ad_accounts (tenant_id, account_id, platform, name, timezone) VALUES
@@ -83,7 +87,7 @@ SELECT stratum_custom_rule_create($${
 SELECT stratum_custom_rule_execute(pg_temp.rid('Smart Budget Optimizer')) - 'run_id' - 'rule_id';
 SELECT campaign_id, action_no, action_type, status, old_value, new_value, reason, message
 FROM stratum.custom_rule_actions WHERE rule_id = pg_temp.rid('Smart Budget Optimizer') ORDER BY 1, 2;
-SELECT kind, destination, payload->>'text' AS text FROM stratum.outbox WHERE tenant_id = 'rx' AND kind = 'slack' ORDER BY outbox_id;
+SELECT kind, destination, payload->'body'->>'text' AS text, payload->'body'->>'channel' AS channel FROM stratum.outbox WHERE tenant_id = 'rx' AND kind = 'slack' ORDER BY outbox_id;
 -- Scheduled in the accounts' time zone.
 SELECT regexp_replace(name, '[0-9]+', 'N') AS name, schedule, timezone, regexp_replace(command, '\(\d+', '(N') AS command
 FROM stratum.job_schedules WHERE tenant_id = 'rx' ORDER BY name;

@@ -1559,3 +1559,670 @@ END $$;
 -- the worker reloads them when it changes.
 CREATE TRIGGER tenants_stream_zone AFTER UPDATE OF timezone ON stratum.tenants
 	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.stream_triggers_changed();
+
+-- ---------------------------------------------------------------------------
+-- Slack webhooks per channel, stored encrypted; rule slack actions route
+-- through them; stream trigger slack URLs stored encrypted
+-- (src/sql/57_slack.sql)
+-- ---------------------------------------------------------------------------
+/*
+ * Slack incoming webhooks registered per tenant and channel.
+ *
+ * A Slack incoming-webhook URL is a credential: whoever has it can post to
+ * the channel.  It is stored encrypted (AES-256-GCM under the key in
+ * stratum.secret_key_file, as webhook secrets are) when a key is set, and
+ * only then is it kept out of every table in clear: the outbox gets a hint
+ * (scheme, host and a hash) as its destination and the
+ * encrypted URL in its payload, which the delivery worker decrypts.  Without
+ * a key the URL is stored in clear, with a warning.
+ *
+ * Rule actions of type slack name a channel; the message goes to the
+ * channel's registered webhook, or to the tenant's default ('*').
+ */
+CREATE TABLE stratum.slack_webhooks (
+	tenant_id		text NOT NULL REFERENCES stratum.tenants (tenant_id) ON DELETE CASCADE,
+	channel			text NOT NULL CHECK (channel = '*' OR channel ~ '^([#@][a-z0-9._-]{1,80}|[CGDU][A-Z0-9]{6,20})$'),
+	url				text,
+	url_encrypted	text,
+	url_hint		text NOT NULL,
+	created_at		timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant_id, channel),
+	CHECK (num_nonnulls(url, url_encrypted) = 1)
+);
+COMMENT ON TABLE stratum.slack_webhooks IS 'Slack incoming webhooks per tenant and channel (''*'': the default)';
+COMMENT ON COLUMN stratum.slack_webhooks.channel IS '#channel, @user, a channel id, or * for every channel without its own';
+COMMENT ON COLUMN stratum.slack_webhooks.url IS 'The webhook URL in clear: only when no stratum.secret_key_file was set';
+COMMENT ON COLUMN stratum.slack_webhooks.url_encrypted IS 'The webhook URL encrypted under stratum.secret_key_file';
+COMMENT ON COLUMN stratum.slack_webhooks.url_hint IS 'What may be shown: scheme, host and a hash of the URL';
+
+/*
+ * stratum_internal.slack_url_hint
+ *		A displayable stand-in for a webhook URL that tells URLs apart
+ *		without revealing them (scheme, host and a hash of the whole URL):
+ *		https://hooks.slack.com/...#1a2b3c4d
+ */
+CREATE FUNCTION stratum_internal.slack_url_hint(p_url text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog
+RETURN substring(p_url FROM '^[a-zA-Z]+://[^/?#]+') || '/...#'
+	|| left(encode(sha256(convert_to(p_url, 'UTF8')), 'hex'), 8);
+
+/*
+ * stratum_internal.slack_url_store
+ *		The stored form of a webhook URL as a jsonb object: {url_encrypted,
+ *		url_hint} with a key, else {url, url_hint} and a warning.
+ */
+CREATE FUNCTION stratum_internal.slack_url_store(p_url text, p_what text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+	IF p_url IS NULL OR p_url !~* '^https?://[^/?#[:space:]]+[^[:space:]]*$' THEN
+		RAISE EXCEPTION '% needs an http or https webhook URL', p_what
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s.', coalesce(quote_literal(left(p_url, 40)), 'NULL')),
+				  HINT = 'Create an incoming webhook in Slack and pass its URL, e.g. ''https://hooks.slack.com/services/T.../B.../...''.';
+	END IF;
+	IF coalesce(current_setting('stratum.secret_key_file', true), '') = '' THEN
+		RAISE WARNING '% is stored in clear', p_what
+			USING DETAIL = 'Anyone who can read it can post to the channel.',
+				  HINT = 'Set stratum.secret_key_file (a file with a 64-hex-digit key) to store Slack webhook URLs encrypted, then save it again.';
+		RETURN jsonb_build_object('url', p_url, 'url_hint', stratum_internal.slack_url_hint(p_url));
+	END IF;
+	RETURN jsonb_build_object('url_encrypted', stratum_internal.secret_encrypt(p_url),
+							  'url_hint', stratum_internal.slack_url_hint(p_url));
+END $$;
+
+/*
+ * stratum_slack_webhook_set
+ *		Register (or replace) the incoming webhook of a channel, or with
+ *		channel '*' the default for channels without their own.  Returns
+ *		{channel, url_hint, encrypted}; the URL itself is never returned.
+ */
+CREATE FUNCTION stratum_slack_webhook_set(channel text, url text, tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+	s jsonb;
+BEGIN
+	IF channel IS NULL OR NOT (channel = '*' OR channel ~ '^([#@][a-z0-9._-]{1,80}|[CGDU][A-Z0-9]{6,20})$') THEN
+		RAISE EXCEPTION 'invalid Slack channel %', coalesce(quote_literal(channel), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Give "#channel-name", "@user", a channel id such as "C0123456789", or "*" for the default webhook.';
+	END IF;
+	s := stratum_internal.slack_url_store(url, format('the Slack webhook of %s', channel));
+	INSERT INTO stratum.slack_webhooks AS w (tenant_id, channel, url, url_encrypted, url_hint)
+	VALUES (t, channel, s ->> 'url', s ->> 'url_encrypted', s ->> 'url_hint')
+	ON CONFLICT ON CONSTRAINT slack_webhooks_pkey DO UPDATE
+		SET url = EXCLUDED.url, url_encrypted = EXCLUDED.url_encrypted, url_hint = EXCLUDED.url_hint,
+			created_at = now();
+	RETURN jsonb_build_object('channel', channel, 'url_hint', s ->> 'url_hint', 'encrypted', s ? 'url_encrypted');
+END $$;
+COMMENT ON FUNCTION stratum_slack_webhook_set(text, text, text) IS
+	'Register the Slack incoming webhook of a channel (''*'': the default); stored encrypted under stratum.secret_key_file';
+
+CREATE FUNCTION stratum_slack_webhook_delete(channel text, tenant text DEFAULT NULL)
+RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+BEGIN
+	DELETE FROM stratum.slack_webhooks w WHERE w.tenant_id = t AND w.channel = stratum_slack_webhook_delete.channel;
+	RETURN FOUND;
+END $$;
+COMMENT ON FUNCTION stratum_slack_webhook_delete(text, text) IS 'Remove the Slack webhook of a channel; true if there was one';
+
+CREATE FUNCTION stratum_slack_webhooks(tenant text DEFAULT NULL)
+RETURNS TABLE (channel text, url_hint text, encrypted boolean, created_at timestamptz)
+LANGUAGE sql STABLE SET search_path = pg_catalog
+BEGIN ATOMIC
+	SELECT w.channel, w.url_hint, w.url_encrypted IS NOT NULL, w.created_at
+	FROM stratum.slack_webhooks w
+	WHERE w.tenant_id = stratum_internal.tenant(stratum_slack_webhooks.tenant)
+	ORDER BY w.channel;
+END;
+COMMENT ON FUNCTION stratum_slack_webhooks(text) IS 'The registered Slack webhooks (hints only, never the URLs)';
+
+/*
+ * stratum_internal.slack_route
+ *		Where a message for a channel goes: {destination, url_encrypted?}
+ *		from the channel's webhook or the default; NULL if neither exists.
+ *		destination is the URL when stored in clear, else its hint.
+ */
+CREATE FUNCTION stratum_internal.slack_route(p_tenant text, p_channel text) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog
+BEGIN ATOMIC
+	SELECT jsonb_strip_nulls(jsonb_build_object('destination', coalesce(w.url, w.url_hint),
+												'url_encrypted', w.url_encrypted))
+	FROM stratum.slack_webhooks w
+	WHERE w.tenant_id = p_tenant AND w.channel IN (p_channel, '*')
+	ORDER BY w.channel = '*'
+	LIMIT 1;
+END;
+
+-- What 99_finish.sql does for every table.
+ALTER TABLE stratum.slack_webhooks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON stratum.slack_webhooks
+	USING (tenant_id = current_setting('stratum.tenant', true))
+	WITH CHECK (tenant_id = current_setting('stratum.tenant', true));
+SELECT pg_catalog.pg_extension_config_dump('stratum.slack_webhooks', '');
+
+/*
+ * stratum_internal.stream_actions_check
+ *		Validate a trigger's actions and return them as stored: secrets
+ *		encrypted, defaults filled in.  previous: the stored actions, whose
+ *		encrypted secrets are kept for webhook actions at the same position
+ *		that give neither "secret" nor "secret_encrypted".
+ */
+CREATE OR REPLACE FUNCTION stratum_internal.stream_actions_check(actions jsonb, previous jsonb DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+DECLARE
+	a		jsonb;
+	i		integer := 0;
+	out		jsonb := '[]';
+	kind	text;
+	k		text;
+	v		jsonb;
+	allowed	text[];
+	item	text;
+BEGIN
+	IF actions IS NULL OR jsonb_typeof(actions) <> 'array' OR jsonb_array_length(actions) = 0 THEN
+		RAISE EXCEPTION 'a trigger needs a non-empty JSON array of actions'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s.', coalesce(jsonb_typeof(actions) || ' ' || left(actions::text, 60), 'NULL')),
+				  HINT = 'Pass e.g. ''[{"type": "webhook", "url": "https://example.com/hook"}]''.';
+	END IF;
+	IF jsonb_array_length(actions) > 20 THEN
+		RAISE EXCEPTION 'a trigger has at most 20 actions' USING ERRCODE = 'program_limit_exceeded',
+			DETAIL = format('Got %s.', jsonb_array_length(actions));
+	END IF;
+	FOR a IN SELECT value FROM jsonb_array_elements(actions) LOOP
+		i := i + 1;
+		item := format('action %s', i);
+		IF jsonb_typeof(a) <> 'object' THEN
+			RAISE EXCEPTION '% is not a JSON object', item USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = format('Got a JSON %s.', jsonb_typeof(a));
+		END IF;
+		kind := a ->> 'type';
+		allowed := CASE kind
+			WHEN 'webhook' THEN '{type,url,headers,secret,secret_encrypted,category,max_attempts,timeout_ms}'
+			WHEN 'slack' THEN '{type,url,url_encrypted,url_hint,channel,text,category,max_attempts}'
+			WHEN 'notify' THEN '{type,channel}'
+		END;
+		IF allowed IS NULL THEN
+			RAISE EXCEPTION '% has an unknown type %', item, coalesce('"' || kind || '"', '(none)')
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'An action''s "type" is one of webhook, slack, notify.';
+		END IF;
+		FOR k IN SELECT jsonb_object_keys(a) LOOP
+			IF NOT k = ANY (allowed) THEN
+				RAISE EXCEPTION '% (%) has an unknown key "%"', item, kind, k
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = format('A %s action takes: %s.', kind, array_to_string(allowed, ', '));
+			END IF;
+		END LOOP;
+		IF kind = 'webhook' OR (kind = 'slack' AND (a ? 'url' OR NOT (a ? 'url_encrypted' OR a ? 'url_hint'))) THEN
+			IF jsonb_typeof(a -> 'url') IS DISTINCT FROM 'string'
+			   OR (a ->> 'url') !~* '^https?://[^/?#[:space:]]+[^[:space:]]*$' THEN
+				RAISE EXCEPTION '% (%) needs an http or https "url"', item, kind
+					USING ERRCODE = 'invalid_parameter_value',
+						  DETAIL = format('Got %s.', coalesce((a -> 'url')::text, 'none')),
+						  HINT = 'Give an absolute URL such as ''https://hooks.example.com/stratum''.';
+			END IF;
+			IF a ? 'category' AND (a ->> 'category') NOT IN ('marketing', 'analytics', 'personalization', 'advertising', 'third_party') THEN
+				RAISE EXCEPTION '% (%) has an unknown consent category %', item, kind, a -> 'category'
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = 'Use marketing, analytics, personalization, advertising or third_party, or leave it out for operational messages.';
+			END IF;
+			IF a ? 'max_attempts' AND (jsonb_typeof(a -> 'max_attempts') <> 'number'
+									   OR (a ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 100
+									   OR (a ->> 'max_attempts')::numeric <> trunc((a ->> 'max_attempts')::numeric)) THEN
+				RAISE EXCEPTION '% (%): max_attempts must be a whole number from 1 to 100', item, kind
+					USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got %s.', a -> 'max_attempts');
+			END IF;
+		END IF;
+		IF kind = 'webhook' THEN
+			IF a ? 'headers' THEN
+				IF jsonb_typeof(a -> 'headers') <> 'object' THEN
+					RAISE EXCEPTION '% (webhook): "headers" must be a JSON object of strings', item
+						USING ERRCODE = 'invalid_parameter_value';
+				END IF;
+				FOR k, v IN SELECT key, value FROM jsonb_each(a -> 'headers') LOOP
+					IF k !~ '^[A-Za-z0-9!#$%&''*+.^_`|~-]{1,100}$' OR jsonb_typeof(v) <> 'string'
+					   OR (v #>> '{}') ~ '[\r\n]' THEN
+						RAISE EXCEPTION '% (webhook): invalid header %', item, k
+							USING ERRCODE = 'invalid_parameter_value',
+								  DETAIL = 'A header name is an HTTP token and its value a string without line breaks.';
+					END IF;
+					IF lower(k) IN ('content-type', 'content-length', 'host', 'idempotency-key',
+									'x-stratum-signature', 'x-stratum-timestamp', 'transfer-encoding') THEN
+						RAISE EXCEPTION '% (webhook): header "%" is set by stratum', item, k
+							USING ERRCODE = 'invalid_parameter_value',
+								  HINT = 'Content-Type, Idempotency-Key and the X-Stratum-* signature headers are added to every request.';
+					END IF;
+				END LOOP;
+			END IF;
+			IF a ? 'timeout_ms' AND (jsonb_typeof(a -> 'timeout_ms') <> 'number'
+									 OR (a ->> 'timeout_ms')::numeric NOT BETWEEN 100 AND 60000) THEN
+				RAISE EXCEPTION '% (webhook): timeout_ms must be a number from 100 to 60000', item
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			IF a ? 'secret' THEN
+				IF jsonb_typeof(a -> 'secret') <> 'string' OR length(a ->> 'secret') < 16 THEN
+					RAISE EXCEPTION '% (webhook): the secret must be a string of at least 16 characters', item
+						USING ERRCODE = 'invalid_parameter_value';
+				END IF;
+				a := (a - 'secret') || jsonb_build_object('secret_encrypted', stratum_internal.secret_encrypt(a ->> 'secret'));
+			ELSIF a ? 'secret_encrypted' THEN
+				-- as returned by stratum_stream_triggers(): keep, but it must decrypt
+				PERFORM stratum_internal.secret_decrypt(a ->> 'secret_encrypted');
+			ELSIF previous IS NOT NULL AND previous -> (i - 1) ->> 'type' = 'webhook'
+				  AND previous -> (i - 1) ? 'secret_encrypted' THEN
+				a := a || jsonb_build_object('secret_encrypted', previous -> (i - 1) -> 'secret_encrypted');
+			END IF;
+		ELSIF kind = 'slack' THEN
+			IF jsonb_typeof(a -> 'text') IS DISTINCT FROM 'string' OR btrim(a ->> 'text') = '' THEN
+				RAISE EXCEPTION '% (slack) needs a message "text"', item
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = 'E.g. "text": "VIP {{profile.email}} is active: {{event.event_type}}".';
+			END IF;
+			PERFORM stratum_internal.stream_template_check(a ->> 'text');
+			IF a ? 'channel' AND (jsonb_typeof(a -> 'channel') <> 'string'
+								  OR (a ->> 'channel') !~ '^([#@][a-z0-9._-]{1,80}|[CGDU][A-Z0-9]{6,20})$') THEN
+				RAISE EXCEPTION '% (slack): invalid channel %', item, a -> 'channel'
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = 'Give "#channel-name", "@user" or a channel id such as "C0123456789".';
+			END IF;
+			-- The webhook URL is a credential: stored encrypted when a key is
+			-- set (stratum_internal.slack_url_store), shown as url_hint.
+			IF a ? 'url' THEN
+				a := (a - 'url' - 'url_encrypted' - 'url_hint')
+					 || stratum_internal.slack_url_store(a ->> 'url', format('the webhook URL of %s (slack)', item));
+			ELSIF a ? 'url_encrypted' THEN
+				-- as returned by stratum_stream_triggers(): keep, but it must decrypt
+				a := a || jsonb_build_object('url_hint', stratum_internal.slack_url_hint(
+					stratum_internal.secret_decrypt(a ->> 'url_encrypted')));
+			ELSIF previous IS NOT NULL AND previous -> (i - 1) ->> 'type' = 'slack'
+				  AND previous -> (i - 1) ->> 'url_hint' = a ->> 'url_hint' THEN
+				-- the hint of the URL stored before: keep that URL
+				a := a || jsonb_strip_nulls(jsonb_build_object('url', previous -> (i - 1) -> 'url',
+					'url_encrypted', previous -> (i - 1) -> 'url_encrypted'));
+			ELSE
+				RAISE EXCEPTION '% (slack): "url_hint" % is not the hint of this action''s stored URL', item, a -> 'url_hint'
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = 'Pass the webhook "url" again.';
+			END IF;
+		ELSIF kind = 'notify' THEN
+			IF jsonb_typeof(a -> 'channel') IS DISTINCT FROM 'string'
+			   OR (a ->> 'channel') !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+				RAISE EXCEPTION '% (notify) needs a "channel" name', item
+					USING ERRCODE = 'invalid_parameter_value',
+						  DETAIL = format('Got %s.', coalesce((a -> 'channel')::text, 'none')),
+						  HINT = 'A channel is a lower-case identifier, e.g. "vip_activity"; listen with LISTEN vip_activity.';
+			END IF;
+		END IF;
+		out := out || jsonb_build_array(a);
+	END LOOP;
+	RETURN out;
+END $$;
+
+/*
+ * stratum_internal.stream_actions_for
+ *		The outbox items and notifications a trigger creates for one event:
+ *		a JSON array of {index, type, destination, payload, category,
+ *		idempotency_key, max_attempts} (notify: {index, type, channel,
+ *		payload}).  doc is {"event": ..., "profile": ...}; queued_at starts
+ *		the latency measurement.
+ */
+CREATE OR REPLACE FUNCTION stratum_internal.stream_actions_for(r stratum.stream_triggers, doc jsonb, queued_at timestamptz)
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+	a		jsonb;
+	i		integer := 0;
+	out		jsonb := '[]';
+	key		text;
+	meta	jsonb;
+	body	jsonb;
+BEGIN
+	meta := jsonb_build_object('trigger_id', r.trigger_id, 'trigger', r.name,
+							   'event_id', doc -> 'event' -> 'event_id',
+							   'queued_at', queued_at);
+	FOR a IN SELECT value FROM jsonb_array_elements(r.actions) LOOP
+		i := i + 1;
+		key := format('stream:%s:%s:%s', r.trigger_id, coalesce(doc -> 'event' ->> 'event_id', 'test'), i);
+		IF a ->> 'type' = 'webhook' THEN
+			body := jsonb_build_object('trigger', jsonb_build_object('id', r.trigger_id, 'name', r.name),
+									   'event', doc -> 'event', 'profile', doc -> 'profile');
+			out := out || jsonb_build_array(jsonb_build_object(
+				'index', i, 'type', 'webhook', 'destination', a ->> 'url',
+				'category', a ->> 'category', 'idempotency_key', key,
+				'max_attempts', coalesce((a ->> 'max_attempts')::integer, 8),
+				'payload', meta || jsonb_strip_nulls(jsonb_build_object(
+					'body', body, 'headers', a -> 'headers', 'secret_encrypted', a -> 'secret_encrypted',
+					'timeout_ms', a -> 'timeout_ms'))));
+		ELSIF a ->> 'type' = 'slack' THEN
+			body := jsonb_strip_nulls(jsonb_build_object(
+				'text', stratum_internal.stream_render(a ->> 'text', doc), 'channel', a ->> 'channel'));
+			out := out || jsonb_build_array(jsonb_build_object(
+				'index', i, 'type', 'slack', 'destination', coalesce(a ->> 'url', a ->> 'url_hint'),
+				'category', a ->> 'category', 'idempotency_key', key,
+				'max_attempts', coalesce((a ->> 'max_attempts')::integer, 8),
+				'payload', meta || jsonb_strip_nulls(jsonb_build_object('body', body,
+					'url_encrypted', a -> 'url_encrypted'))));
+		ELSE
+			out := out || jsonb_build_array(jsonb_build_object(
+				'index', i, 'type', 'notify', 'channel', a ->> 'channel',
+				'payload', jsonb_build_object('trigger', r.name, 'idempotency_key', key,
+											  'event_id', doc -> 'event' -> 'event_id',
+											  'event_type', doc -> 'event' -> 'event_type',
+											  'profile_id', doc -> 'profile' -> 'profile_id')::text));
+		END IF;
+	END LOOP;
+	RETURN out;
+END $$;
+
+/*
+ * stratum_custom_rule_create
+ *		Validate a rule definition, compile its condition groups into one
+ *		condition, store it and schedule it.  Returns the rule as jsonb.
+ */
+CREATE OR REPLACE FUNCTION stratum_custom_rule_create(definition jsonb, tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	d jsonb := definition;
+	t text;
+	v_name text;
+	win text;
+	back_from integer;
+	back_to integer;
+	parts text[] := '{}';
+	cond_text text;
+	cond stratum.condition;
+	goals jsonb := '{}';
+	tg jsonb := '{}';
+	tr jsonb := '{}';
+	acts jsonb;
+	cron text;
+	k text;
+	i integer;
+	v_platforms text[] := '{}';
+	v_types text[] := '{}';
+	v_statuses text[];
+	v_accounts text[] := '{}';
+	v_ttl interval := '24 hours';
+	v_cooldown interval := '0';
+	v_id bigint;
+	jobs text[];
+	old_tenant text := current_setting('stratum.tenant', true);
+BEGIN
+	t := stratum_internal.tenant(tenant);
+	PERFORM stratum_internal.rule_check_keys(d, '{name,description,enabled,window,conditions,goals,targeting,actions,schedule,trust}', '(definition)');
+	v_name := d->>'name';
+	IF jsonb_typeof(d->'name') IS DISTINCT FROM 'string' OR btrim(v_name) = '' OR char_length(v_name) > 200 THEN
+		PERFORM stratum_internal.rule_invalid('name', 'a rule needs a name of 1 to 200 characters');
+	END IF;
+	IF d ? 'description' AND jsonb_typeof(d->'description') NOT IN ('string', 'null') THEN
+		PERFORM stratum_internal.rule_invalid('description', 'description must be a string');
+	END IF;
+	IF d ? 'enabled' AND jsonb_typeof(d->'enabled') <> 'boolean' THEN
+		PERFORM stratum_internal.rule_invalid('enabled', 'enabled must be true or false');
+	END IF;
+
+	win := coalesce(d->>'window', 'today');
+	IF win = 'today' THEN
+		back_from := 0; back_to := 0;
+	ELSIF win = 'yesterday' THEN
+		back_from := 1; back_to := 1;
+	ELSIF win ~ '^last_[0-9]{1,3}_days$' AND substring(win FROM '[0-9]+')::integer BETWEEN 1 AND 90 THEN
+		back_from := substring(win FROM '[0-9]+')::integer; back_to := 1;
+	ELSE
+		PERFORM stratum_internal.rule_invalid('window', format('invalid window %s', d->'window'),
+			'Use "today", "yesterday" or "last_N_days" with N from 1 to 90, e.g. "last_7_days".');
+	END IF;
+
+	IF d ? 'goals' THEN
+		goals := d->'goals';
+		PERFORM stratum_internal.rule_check_keys(goals, '{roas,cpa,ctr,cvr,cpm,cpc,spend,revenue,conversions,daily_budget}', 'goals');
+		FOR k IN SELECT jsonb_object_keys(goals) LOOP
+			IF jsonb_typeof(goals->k) <> 'number' THEN
+				PERFORM stratum_internal.rule_invalid('goals.' || k, format('a goal must be a number, not %s', goals->k));
+			END IF;
+		END LOOP;
+	END IF;
+
+	IF jsonb_typeof(d->'conditions') = 'object' THEN
+		d := jsonb_set(d, '{conditions}', jsonb_build_array(d->'conditions'));
+	END IF;
+	IF jsonb_typeof(d->'conditions') IS DISTINCT FROM 'array' OR jsonb_array_length(d->'conditions') = 0 THEN
+		PERFORM stratum_internal.rule_invalid('conditions', 'a rule needs a non-empty array of condition groups');
+	END IF;
+	FOR i IN 0 .. jsonb_array_length(d->'conditions') - 1 LOOP
+		parts := parts || stratum_internal.rule_condition_text(d->'conditions'->i, format('conditions[%s]', i),
+															   1, goals, back_from - back_to + 1);
+	END LOOP;
+	cond_text := array_to_string(parts, ' AND ');
+	cond := @extschema@.stratum_condition_compile(cond_text, 'campaign');
+
+	acts := stratum_internal.rule_actions_check(d->'actions');
+	FOR i IN 0 .. jsonb_array_length(d->'actions') - 1 LOOP
+		IF d->'actions'->i->>'type' = 'slack'
+		   AND stratum_internal.slack_route(t, d->'actions'->i->>'channel') IS NULL THEN
+			PERFORM stratum_internal.rule_invalid(format('actions[%s].channel', i),
+				format('no Slack webhook is registered for %s', d->'actions'->i->>'channel'),
+				format('Register one with stratum_slack_webhook_set(%L, ''https://hooks.slack.com/services/...''), or a default for every channel with channel ''*''.',
+					   d->'actions'->i->>'channel'));
+		END IF;
+	END LOOP;
+
+	IF d ? 'targeting' THEN
+		tg := d->'targeting';
+		PERFORM stratum_internal.rule_check_keys(tg, '{platforms,campaign_types,statuses,accounts,exclude_brand,exclude_retargeting}', 'targeting');
+		FOREACH k IN ARRAY ARRAY['platforms', 'campaign_types', 'statuses', 'accounts'] LOOP
+			IF tg ? k AND (jsonb_typeof(tg->k) <> 'array'
+						   OR EXISTS (SELECT 1 FROM jsonb_array_elements(tg->k) e WHERE jsonb_typeof(e) <> 'string')) THEN
+				PERFORM stratum_internal.rule_invalid('targeting.' || k, format('%s must be an array of strings', k));
+			END IF;
+		END LOOP;
+		v_platforms := ARRAY(SELECT jsonb_array_elements_text(coalesce(tg->'platforms', '[]')));
+		v_types := ARRAY(SELECT jsonb_array_elements_text(coalesce(tg->'campaign_types', '[]')));
+		v_accounts := ARRAY(SELECT jsonb_array_elements_text(coalesce(tg->'accounts', '[]')));
+		IF tg ? 'statuses' THEN
+			v_statuses := ARRAY(SELECT jsonb_array_elements_text(tg->'statuses'));
+		END IF;
+		SELECT x INTO k FROM unnest(v_platforms) x
+		WHERE x NOT IN ('meta', 'google', 'linkedin', 'tiktok', 'microsoft', 'x', 'pinterest', 'snapchat', 'other') LIMIT 1;
+		IF k IS NOT NULL THEN
+			PERFORM stratum_internal.rule_invalid('targeting.platforms', format('unknown platform "%s"', k),
+				'Platforms: meta, google, linkedin, tiktok, microsoft, x, pinterest, snapchat, other.');
+		END IF;
+		SELECT x INTO k FROM unnest(v_types) x
+		WHERE x NOT IN ('awareness', 'traffic', 'engagement', 'lead_generation', 'conversion', 'sales', 'app_install',
+						'video', 'search', 'display', 'shopping', 'performance_max', 'other') LIMIT 1;
+		IF k IS NOT NULL THEN
+			PERFORM stratum_internal.rule_invalid('targeting.campaign_types', format('unknown campaign type "%s"', k));
+		END IF;
+		SELECT x INTO k FROM unnest(v_statuses) x WHERE x NOT IN ('active', 'paused', 'archived', 'deleted') LIMIT 1;
+		IF k IS NOT NULL OR v_statuses = '{}' THEN
+			PERFORM stratum_internal.rule_invalid('targeting.statuses', format('unknown campaign status "%s"', coalesce(k, '')),
+				'Statuses: active, paused, archived, deleted (default: active, and paused when the rule enables).');
+		END IF;
+		FOREACH k IN ARRAY ARRAY['exclude_brand', 'exclude_retargeting'] LOOP
+			IF tg ? k AND jsonb_typeof(tg->k) <> 'boolean' THEN
+				PERFORM stratum_internal.rule_invalid('targeting.' || k, format('%s must be true or false', k));
+			END IF;
+		END LOOP;
+	END IF;
+	v_statuses := coalesce(v_statuses, CASE WHEN acts @> '[{"type": "enable"}]' THEN '{active,paused}'::text[] ELSE '{active}' END);
+
+	cron := stratum_internal.rule_schedule_cron(d->'schedule');
+
+	IF d ? 'trust' THEN
+		tr := d->'trust';
+		PERFORM stratum_internal.rule_check_keys(tr, '{min_signal_health,require_approval,approval_expires_after,dry_run_executions,cooldown}', 'trust');
+		IF tr ? 'min_signal_health' AND (jsonb_typeof(tr->'min_signal_health') <> 'number'
+										 OR (tr->>'min_signal_health')::numeric NOT BETWEEN 0 AND 100) THEN
+			PERFORM stratum_internal.rule_invalid('trust.min_signal_health', format('min_signal_health must be a number from 0 to 100, not %s', tr->'min_signal_health'));
+		END IF;
+		IF tr ? 'require_approval' AND jsonb_typeof(tr->'require_approval') <> 'boolean' THEN
+			PERFORM stratum_internal.rule_invalid('trust.require_approval', 'require_approval must be true or false');
+		END IF;
+		IF tr ? 'dry_run_executions' AND (jsonb_typeof(tr->'dry_run_executions') <> 'number'
+										  OR (tr->>'dry_run_executions')::numeric < 0
+										  OR (tr->>'dry_run_executions')::numeric <> trunc((tr->>'dry_run_executions')::numeric)) THEN
+			PERFORM stratum_internal.rule_invalid('trust.dry_run_executions', format('dry_run_executions must be a whole number >= 0, not %s', tr->'dry_run_executions'));
+		END IF;
+		FOREACH k IN ARRAY ARRAY['approval_expires_after', 'cooldown'] LOOP
+			IF tr ? k THEN
+				BEGIN
+					IF jsonb_typeof(tr->k) <> 'string' OR (tr->>k)::interval < interval '0'
+					   OR (k = 'approval_expires_after' AND (tr->>k)::interval <= interval '0') THEN
+						RAISE invalid_datetime_format;
+					END IF;
+				EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+					PERFORM stratum_internal.rule_invalid('trust.' || k, format('%s must be a %s interval such as "24 hours", not %s',
+						k, CASE k WHEN 'cooldown' THEN 'non-negative' ELSE 'positive' END, tr->k));
+				END;
+			END IF;
+		END LOOP;
+		v_ttl := coalesce((tr->>'approval_expires_after')::interval, v_ttl);
+		v_cooldown := coalesce((tr->>'cooldown')::interval, v_cooldown);
+	END IF;
+
+	PERFORM set_config('stratum.tenant', t, true);
+	BEGIN
+		INSERT INTO stratum.custom_rules (tenant_id, name, description, definition, condition, window_name,
+			window_back_from, window_back_to, platforms, campaign_types, statuses, account_ids, exclude_brand,
+			exclude_retargeting, goals, actions, schedule, min_signal_health, require_approval, approval_ttl,
+			dry_run_executions, cooldown, enabled)
+		VALUES (t, v_name, d->>'description', definition, cond, win, back_from, back_to, v_platforms, v_types,
+			v_statuses, v_accounts, coalesce((tg->>'exclude_brand')::boolean, false),
+			coalesce((tg->>'exclude_retargeting')::boolean, false), goals, acts, cron,
+			(tr->>'min_signal_health')::numeric, coalesce((tr->>'require_approval')::boolean, false), v_ttl,
+			coalesce((tr->>'dry_run_executions')::integer, 0), v_cooldown, coalesce((d->>'enabled')::boolean, true))
+		RETURNING rule_id INTO v_id;
+	EXCEPTION WHEN unique_violation THEN
+		RAISE EXCEPTION 'a custom rule named "%" already exists', v_name
+			USING ERRCODE = 'duplicate_object', HINT = 'Choose another name or delete the old rule first.';
+	END;
+	jobs := stratum_internal.custom_rule_schedule_jobs(t, v_id);
+	PERFORM set_config('stratum.tenant', coalesce(old_tenant, ''), true);
+	RETURN jsonb_build_object('rule_id', v_id, 'name', v_name, 'condition', cond::text, 'window', win,
+							  'actions', acts, 'schedule', cron, 'jobs', to_jsonb(jobs));
+END $$;
+
+/*
+ * stratum_internal.custom_rule_plan
+ *		What one action would do to a campaign in its current state: the
+ *		old and new value (budget, bid, status), the rendered message
+ *		(slack, webhook), a note (cap applied), or why there is nothing to
+ *		do.  Changes nothing; execution, approval and backtests share it.
+ */
+CREATE OR REPLACE FUNCTION stratum_internal.custom_rule_plan(a jsonb, c stratum.campaigns, ctx jsonb,
+		OUT skip_reason text, OUT old_value text, OUT new_value text, OUT message text, OUT note text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+	t text := a->>'type';
+	what text := CASE a->>'type' WHEN 'budget' THEN 'daily budget' ELSE 'bid' END;
+	cur numeric;
+	nv numeric;
+	pct numeric := (a->>'change_percent')::numeric;
+BEGIN
+	IF t IN ('budget', 'bid') THEN
+		cur := CASE t WHEN 'budget' THEN c.daily_budget ELSE c.bid_amount END;
+		IF cur IS NULL THEN
+			skip_reason := format('campaign has no %s', what);
+			RETURN;
+		END IF;
+		IF pct > 0 AND cur >= (a->>'max')::numeric THEN
+			skip_reason := format('%s %s already at or above the maximum %s', what, cur, a->>'max');
+			RETURN;
+		END IF;
+		IF pct < 0 AND cur <= (a->>'min')::numeric THEN
+			skip_reason := format('%s %s already at or below the minimum %s', what, cur, a->>'min');
+			RETURN;
+		END IF;
+		nv := round(coalesce((a->>'set_to')::numeric, cur * (1 + pct / 100)), CASE t WHEN 'budget' THEN 2 ELSE 4 END);
+		IF nv > (a->>'max')::numeric THEN
+			nv := (a->>'max')::numeric;
+			note := format('capped at the maximum %s', a->>'max');
+		ELSIF nv < (a->>'min')::numeric THEN
+			nv := (a->>'min')::numeric;
+			note := format('held at the minimum %s', a->>'min');
+		END IF;
+		IF nv = cur THEN
+			skip_reason := format('%s already %s', what, cur);
+			RETURN;
+		END IF;
+		old_value := cur::text;
+		new_value := nv::text;
+	ELSIF t = 'pause' THEN
+		IF c.status <> 'active' THEN
+			skip_reason := format('campaign is %s', c.status);
+			RETURN;
+		END IF;
+		old_value := c.status;
+		new_value := 'paused';
+	ELSIF t = 'enable' THEN
+		IF c.status <> 'paused' THEN
+			skip_reason := format('campaign is %s', c.status);
+			RETURN;
+		END IF;
+		old_value := c.status;
+		new_value := 'active';
+	ELSE
+		IF t = 'slack' AND stratum_internal.slack_route(c.tenant_id, a->>'channel') IS NULL THEN
+			skip_reason := format('no Slack webhook is registered for %s', a->>'channel');
+			RETURN;
+		END IF;
+		message := stratum_internal.rule_template_render(coalesce(a->>'message', ''), ctx);
+	END IF;
+END $$;
+
+/*
+ * stratum_internal.custom_rule_do
+ *		Apply one planned action: change the campaign, record the change in
+ *		its history and queue it for the ad platform, or queue the
+ *		notification.  The outbox idempotency key is (run, campaign, action),
+ *		so a retried run can never queue it twice.  Returns the outbox id.
+ */
+CREATE OR REPLACE FUNCTION stratum_internal.custom_rule_do(p_run_id bigint, p_rule_id bigint, c stratum.campaigns,
+		a jsonb, p_new text, p_message text, ctx jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t text := a->>'type';
+	field text := CASE a->>'type' WHEN 'budget' THEN 'daily_budget' WHEN 'bid' THEN 'bid_amount'
+								  WHEN 'pause' THEN 'status' WHEN 'enable' THEN 'status' END;
+	key text := format('custom_rule:%s:%s:%s', p_run_id, c.campaign_id, a->>'action_no');
+	platform text;
+	old text;
+	route jsonb;
+BEGIN
+	IF field IS NOT NULL THEN
+		old := CASE field WHEN 'daily_budget' THEN c.daily_budget::text WHEN 'bid_amount' THEN c.bid_amount::text ELSE c.status END;
+		UPDATE stratum.campaigns SET
+			daily_budget = CASE WHEN field = 'daily_budget' THEN p_new::numeric ELSE daily_budget END,
+			bid_amount = CASE WHEN field = 'bid_amount' THEN p_new::numeric ELSE bid_amount END,
+			status = CASE WHEN field = 'status' THEN p_new ELSE status END,
+			updated_at = now()
+		WHERE tenant_id = c.tenant_id AND campaign_id = c.campaign_id;
+		INSERT INTO stratum.campaign_changes (tenant_id, campaign_id, field, old_value, new_value, source, rule_id, run_id)
+		VALUES (c.tenant_id, c.campaign_id, field, old, p_new, 'rule', p_rule_id, p_run_id);
+		SELECT a2.platform INTO platform FROM stratum.ad_accounts a2
+		WHERE a2.tenant_id = c.tenant_id AND a2.account_id = c.account_id;
+		RETURN stratum_internal.outbox_enqueue(c.tenant_id, 'ads', platform || ':' || c.account_id,
+			jsonb_build_object('platform', platform, 'account_id', c.account_id, 'campaign_id', c.campaign_id,
+							   'field', field, 'old_value', old, 'new_value', p_new,
+							   'rule_id', p_rule_id, 'run_id', p_run_id),
+			p_idempotency_key => key);
+	ELSIF t = 'slack' THEN
+		-- the channel's webhook (planned actions were checked to have one)
+		route := stratum_internal.slack_route(c.tenant_id, a->>'channel');
+		RETURN stratum_internal.outbox_enqueue(c.tenant_id, 'slack', route->>'destination',
+			jsonb_strip_nulls(jsonb_build_object(
+				'body', jsonb_build_object('text', p_message, 'channel', a->>'channel'),
+				'url_encrypted', route->'url_encrypted',
+				'rule_id', p_rule_id, 'run_id', p_run_id, 'campaign_id', c.campaign_id)),
+			p_idempotency_key => key);
+	ELSE
+		RETURN stratum_internal.outbox_enqueue(c.tenant_id, 'webhook', a->>'url',
+			jsonb_build_object('event', 'custom_rule.action', 'rule_id', p_rule_id, 'run_id', p_run_id,
+							   'campaign_id', c.campaign_id, 'message', p_message, 'campaign', ctx),
+			p_idempotency_key => key);
+	END IF;
+END $$;

@@ -254,7 +254,7 @@ BEGIN
 		kind := a ->> 'type';
 		allowed := CASE kind
 			WHEN 'webhook' THEN '{type,url,headers,secret,secret_encrypted,category,max_attempts,timeout_ms}'
-			WHEN 'slack' THEN '{type,url,channel,text,category,max_attempts}'
+			WHEN 'slack' THEN '{type,url,url_encrypted,url_hint,channel,text,category,max_attempts}'
 			WHEN 'notify' THEN '{type,channel}'
 		END;
 		IF allowed IS NULL THEN
@@ -269,7 +269,7 @@ BEGIN
 						  HINT = format('A %s action takes: %s.', kind, array_to_string(allowed, ', '));
 			END IF;
 		END LOOP;
-		IF kind IN ('webhook', 'slack') THEN
+		IF kind = 'webhook' OR (kind = 'slack' AND (a ? 'url' OR NOT (a ? 'url_encrypted' OR a ? 'url_hint'))) THEN
 			IF jsonb_typeof(a -> 'url') IS DISTINCT FROM 'string'
 			   OR (a ->> 'url') !~* '^https?://[^/?#[:space:]]+[^[:space:]]*$' THEN
 				RAISE EXCEPTION '% (%) needs an http or https "url"', item, kind
@@ -340,6 +340,25 @@ BEGIN
 				RAISE EXCEPTION '% (slack): invalid channel %', item, a -> 'channel'
 					USING ERRCODE = 'invalid_parameter_value',
 						  HINT = 'Give "#channel-name", "@user" or a channel id such as "C0123456789".';
+			END IF;
+			-- The webhook URL is a credential: stored encrypted when a key is
+			-- set (stratum_internal.slack_url_store), shown as url_hint.
+			IF a ? 'url' THEN
+				a := (a - 'url' - 'url_encrypted' - 'url_hint')
+					 || stratum_internal.slack_url_store(a ->> 'url', format('the webhook URL of %s (slack)', item));
+			ELSIF a ? 'url_encrypted' THEN
+				-- as returned by stratum_stream_triggers(): keep, but it must decrypt
+				a := a || jsonb_build_object('url_hint', stratum_internal.slack_url_hint(
+					stratum_internal.secret_decrypt(a ->> 'url_encrypted')));
+			ELSIF previous IS NOT NULL AND previous -> (i - 1) ->> 'type' = 'slack'
+				  AND previous -> (i - 1) ->> 'url_hint' = a ->> 'url_hint' THEN
+				-- the hint of the URL stored before: keep that URL
+				a := a || jsonb_strip_nulls(jsonb_build_object('url', previous -> (i - 1) -> 'url',
+					'url_encrypted', previous -> (i - 1) -> 'url_encrypted'));
+			ELSE
+				RAISE EXCEPTION '% (slack): "url_hint" % is not the hint of this action''s stored URL', item, a -> 'url_hint'
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = 'Pass the webhook "url" again.';
 			END IF;
 		ELSIF kind = 'notify' THEN
 			IF jsonb_typeof(a -> 'channel') IS DISTINCT FROM 'string'
@@ -572,10 +591,11 @@ BEGIN
 			body := jsonb_strip_nulls(jsonb_build_object(
 				'text', stratum_internal.stream_render(a ->> 'text', doc), 'channel', a ->> 'channel'));
 			out := out || jsonb_build_array(jsonb_build_object(
-				'index', i, 'type', 'slack', 'destination', a ->> 'url',
+				'index', i, 'type', 'slack', 'destination', coalesce(a ->> 'url', a ->> 'url_hint'),
 				'category', a ->> 'category', 'idempotency_key', key,
 				'max_attempts', coalesce((a ->> 'max_attempts')::integer, 8),
-				'payload', meta || jsonb_build_object('body', body)));
+				'payload', meta || jsonb_strip_nulls(jsonb_build_object('body', body,
+					'url_encrypted', a -> 'url_encrypted'))));
 		ELSE
 			out := out || jsonb_build_array(jsonb_build_object(
 				'index', i, 'type', 'notify', 'channel', a ->> 'channel',

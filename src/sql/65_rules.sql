@@ -835,6 +835,15 @@ BEGIN
 	cond := @extschema@.stratum_condition_compile(cond_text, 'campaign');
 
 	acts := stratum_internal.rule_actions_check(d->'actions');
+	FOR i IN 0 .. jsonb_array_length(d->'actions') - 1 LOOP
+		IF d->'actions'->i->>'type' = 'slack'
+		   AND stratum_internal.slack_route(t, d->'actions'->i->>'channel') IS NULL THEN
+			PERFORM stratum_internal.rule_invalid(format('actions[%s].channel', i),
+				format('no Slack webhook is registered for %s', d->'actions'->i->>'channel'),
+				format('Register one with stratum_slack_webhook_set(%L, ''https://hooks.slack.com/services/...''), or a default for every channel with channel ''*''.',
+					   d->'actions'->i->>'channel'));
+		END IF;
+	END LOOP;
 
 	IF d ? 'targeting' THEN
 		tg := d->'targeting';
@@ -1033,6 +1042,10 @@ BEGIN
 		old_value := c.status;
 		new_value := 'active';
 	ELSE
+		IF t = 'slack' AND stratum_internal.slack_route(c.tenant_id, a->>'channel') IS NULL THEN
+			skip_reason := format('no Slack webhook is registered for %s', a->>'channel');
+			RETURN;
+		END IF;
 		message := stratum_internal.rule_template_render(coalesce(a->>'message', ''), ctx);
 	END IF;
 END $$;
@@ -1054,6 +1067,7 @@ DECLARE
 	key text := format('custom_rule:%s:%s:%s', p_run_id, c.campaign_id, a->>'action_no');
 	platform text;
 	old text;
+	route jsonb;
 BEGIN
 	IF field IS NOT NULL THEN
 		old := CASE field WHEN 'daily_budget' THEN c.daily_budget::text WHEN 'bid_amount' THEN c.bid_amount::text ELSE c.status END;
@@ -1073,9 +1087,13 @@ BEGIN
 							   'rule_id', p_rule_id, 'run_id', p_run_id),
 			p_idempotency_key => key);
 	ELSIF t = 'slack' THEN
-		RETURN stratum_internal.outbox_enqueue(c.tenant_id, 'slack', a->>'channel',
-			jsonb_build_object('channel', a->>'channel', 'text', p_message, 'rule_id', p_rule_id,
-							   'run_id', p_run_id, 'campaign_id', c.campaign_id),
+		-- the channel's webhook (planned actions were checked to have one)
+		route := stratum_internal.slack_route(c.tenant_id, a->>'channel');
+		RETURN stratum_internal.outbox_enqueue(c.tenant_id, 'slack', route->>'destination',
+			jsonb_strip_nulls(jsonb_build_object(
+				'body', jsonb_build_object('text', p_message, 'channel', a->>'channel'),
+				'url_encrypted', route->'url_encrypted',
+				'rule_id', p_rule_id, 'run_id', p_run_id, 'campaign_id', c.campaign_id)),
 			p_idempotency_key => key);
 	ELSE
 		RETURN stratum_internal.outbox_enqueue(c.tenant_id, 'webhook', a->>'url',

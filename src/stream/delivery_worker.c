@@ -77,6 +77,45 @@ jsonb_get_text(Jsonb *j, const char *key)
 }
 
 /*
+ * decrypt_or_error
+ *		Decrypt a stored secret (it reads the key file and may fail, so in a
+ *		subtransaction); NULL with *error set ("<what>: <reason>") if it
+ *		cannot be decrypted.
+ */
+static char *
+decrypt_or_error(const char *encrypted, const char *what, char **error)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	char	   *plain = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		plain = secret_decrypt(encrypted);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *ed;
+
+		MemoryContextSwitchTo(cxt);
+		ed = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		*error = psprintf("%s: %s", what, ed->message);
+		return NULL;
+	}
+	PG_END_TRY();
+	return plain;
+}
+
+/*
  * delivery_build_request
  *		The HTTP request for an outbox item of kind webhook or slack:
  *		JSON body from payload.body; Content-Type, Idempotency-Key; for
@@ -96,10 +135,19 @@ delivery_build_request(const char *kind, const char *destination, Jsonb *payload
 	JsonbValue	tbuf;
 	JsonbValue *tmo;
 	char	   *secret_enc;
+	char	   *url_enc;
 	int			maxh = 8;
 
 	memset(req, 0, sizeof(HttpRequest));
 	req->url = pstrdup(destination);
+	url_enc = jsonb_get_text(payload, "url_encrypted");
+	if (url_enc)
+	{
+		/* the destination is only a hint; the URL itself is a credential */
+		req->url = decrypt_or_error(url_enc, "cannot read the webhook URL", error);
+		if (req->url == NULL)
+			return false;
+	}
 	if (body == NULL || body->type != jbvBinary)
 		req->body = pstrdup("{}");
 	else
@@ -135,35 +183,11 @@ delivery_build_request(const char *kind, const char *destination, Jsonb *payload
 		secret_enc = jsonb_get_text(payload, "secret_encrypted");
 		if (secret_enc)
 		{
-			MemoryContext cxt = CurrentMemoryContext;
-			ResourceOwner owner = CurrentResourceOwner;
-			char	   *secret = NULL;
+			char	   *secret = decrypt_or_error(secret_enc, "cannot sign the request", error);
 			char		ts[32];
 
-			/* decryption reads the key file and may fail: subtransaction */
-			BeginInternalSubTransaction(NULL);
-			MemoryContextSwitchTo(cxt);
-			PG_TRY();
-			{
-				secret = secret_decrypt(secret_enc);
-				ReleaseCurrentSubTransaction();
-				MemoryContextSwitchTo(cxt);
-				CurrentResourceOwner = owner;
-			}
-			PG_CATCH();
-			{
-				ErrorData  *ed;
-
-				MemoryContextSwitchTo(cxt);
-				ed = CopyErrorData();
-				FlushErrorState();
-				RollbackAndReleaseCurrentSubTransaction();
-				MemoryContextSwitchTo(cxt);
-				CurrentResourceOwner = owner;
-				*error = psprintf("cannot sign the request: %s", ed->message);
+			if (secret == NULL)
 				return false;
-			}
-			PG_END_TRY();
 			snprintf(ts, sizeof(ts), "%ld", (long) time(NULL));
 			req->headers[req->nheaders++] = psprintf("X-Stratum-Timestamp: %s", ts);
 			req->headers[req->nheaders++] = psprintf("X-Stratum-Signature: %s",

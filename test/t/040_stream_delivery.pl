@@ -165,6 +165,29 @@ is($node->safe_psql('postgres', q{
 	'2:1', 'the same event did not match while the tenant was in UTC');
 $node->safe_psql('postgres', "UPDATE stratum.tenants SET timezone = 'UTC' WHERE tenant_id = 'acme'");
 
+# a custom rule's slack action goes through the tenant's registered webhook,
+# whose URL is stored encrypted and decrypted by the delivery worker
+$node->safe_psql('postgres', qq{
+	SET stratum.tenant = 'acme';
+	SELECT stratum_slack_webhook_set('#growth', '$base/slack-rule');
+	INSERT INTO stratum.ad_accounts (tenant_id, account_id, platform, name) VALUES ('acme', 'a1', 'meta', 'Meta');
+	INSERT INTO stratum.campaigns (tenant_id, campaign_id, account_id, name, daily_budget, started_on)
+		VALUES ('acme', 'c1', 'a1', 'Spender', 100, current_date - 30);
+	INSERT INTO stratum.campaign_metrics_daily (tenant_id, campaign_id, day, spend, impressions, clicks, conversions, revenue)
+		SELECT 'acme', 'c1', current_date - k, 50, 5000, 50, 2, 100 FROM generate_series(1, 7) k;
+	SELECT stratum_custom_rule_execute((stratum_custom_rule_create('{"name": "Growth note", "window": "last_7_days",
+		"conditions": [{"metric": "spend", "operator": ">", "value": 1}],
+		"actions": [{"type": "slack", "channel": "#growth", "message": "{{campaign_name}} spends"}]}') ->> 'rule_id')::bigint);
+});
+ok(StreamTest::wait_requests($log, sub { grep({ $_->{path} eq '/slack-rule' } @_) >= 1 }),
+	'the rule\'s slack message arrives at the registered webhook');
+my ($rule_slack) = grep { $_->{path} eq '/slack-rule' } StreamTest::requests($log);
+is($rule_slack->{body}{text} . ' ' . $rule_slack->{body}{channel}, 'Spender spends #growth', 'slack body: text and channel');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM stratum.slack_webhooks w, stratum.outbox o
+	WHERE o.kind = 'slack' AND (w::text || o::text) LIKE '%slack-rule%'}),
+	'0', 'the webhook URL is in neither the webhook table nor the outbox in clear');
+
 # stream_stats: overall row
 my $stats = $node->safe_psql('postgres', q{
 	SELECT actions_delivered > 0 AND actions_dead = 3 AND success_rate < 1 AND latency_p50_ms > 0
