@@ -23,6 +23,8 @@ CREATE TABLE stratum.slack_webhooks (
 	CHECK (num_nonnulls(url, url_encrypted) = 1)
 );
 COMMENT ON TABLE stratum.slack_webhooks IS 'Slack incoming webhooks per tenant and channel (''*'': the default)';
+COMMENT ON COLUMN stratum.slack_webhooks.tenant_id IS 'Tenant';
+COMMENT ON COLUMN stratum.slack_webhooks.created_at IS 'When the webhook was registered (or last replaced)';
 COMMENT ON COLUMN stratum.slack_webhooks.channel IS '#channel, @user, a channel id, or * for every channel without its own';
 COMMENT ON COLUMN stratum.slack_webhooks.url IS 'The webhook URL in clear: only when no stratum.secret_key_file was set';
 COMMENT ON COLUMN stratum.slack_webhooks.url_encrypted IS 'The webhook URL encrypted under stratum.secret_key_file';

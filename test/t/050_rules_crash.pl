@@ -18,6 +18,8 @@ $node->safe_psql('postgres', q{
 	CREATE EXTENSION stratum;
 	SELECT stratum_tenant_create('acme');
 	SET stratum.tenant = 'acme';
+	SET client_min_messages = error;	-- the webhook URL is stored in clear here (no key file)
+	SELECT stratum_slack_webhook_set('#ads', 'http://127.0.0.1:9/slack');
 	INSERT INTO stratum.ad_accounts (tenant_id, account_id, platform, name) VALUES ('acme', 'a1', 'meta', 'Main');
 	INSERT INTO stratum.campaigns (tenant_id, campaign_id, account_id, name, daily_budget, started_on)
 	SELECT 'acme', 'c' || lpad(i::text, 2, '0'), 'a1', 'Campaign ' || i, 100, current_date - 30
@@ -82,7 +84,7 @@ is($node->safe_psql('postgres', q{
 	SELECT count(*) || '/' || count(DISTINCT idempotency_key) FROM stratum.outbox WHERE kind = 'ads'}),
 	'20/20', 'one platform change queued per campaign');
 is($node->safe_psql('postgres', q{
-	SELECT count(*) FROM stratum.outbox WHERE kind = 'slack' AND payload->>'text' LIKE '% cut to 80.00'}),
+	SELECT count(*) FROM stratum.outbox WHERE kind = 'slack' AND payload->'body'->>'text' LIKE '% cut to 80.00'}),
 	'20', 'one Slack message per campaign');
 
 $node->stop;
