@@ -132,7 +132,8 @@ SELECT (stratum_churn_train('churn_tiny'::regclass, 'churned', '{"exclude": "id"
 SELECT array_agg(s->>'algorithm' ORDER BY ord) AS tried
 FROM stratum.churn_models, jsonb_array_elements(metrics->'selection') WITH ORDINALITY x(s, ord) WHERE tenant_id = 'churn_t' AND version = 4;
 -- Trees win only by more than one standard error of the linear model's AUC
--- (Hanley-McNeil, recomputed here from the validation counts).
+-- (Hanley-McNeil, recomputed here from the validation counts), and by at
+-- least gbt_min_gain (0.005).
 WITH m AS (SELECT metrics FROM stratum.churn_models WHERE tenant_id = 'churn_t' AND version = 4),
 	 lr AS (SELECT max((s->>'validation_auc')::float8) AS auc FROM m, jsonb_array_elements(m.metrics->'selection') s
 			WHERE s->>'algorithm' = 'logreg'),
@@ -141,8 +142,8 @@ WITH m AS (SELECT metrics FROM stratum.churn_models WHERE tenant_id = 'churn_t' 
 	 n AS (SELECT (metrics->'validation'->>'positives')::float8 AS pos,
 				  (metrics->>'validation_rows')::float8 - (metrics->'validation'->>'positives')::float8 AS neg FROM m)
 SELECT (SELECT metrics->>'algorithm' FROM m) = CASE WHEN g.auc > g.needed THEN 'gbt' ELSE 'logreg' END AS rule_followed,
-	   abs((g.needed - lr.auc) - sqrt((lr.auc * (1 - lr.auc) + (n.pos - 1) * (lr.auc / (2 - lr.auc) - lr.auc ^ 2)
-			+ (n.neg - 1) * (2 * lr.auc ^ 2 / (1 + lr.auc) - lr.auc ^ 2)) / (n.pos * n.neg))) < 1e-6 AS margin_is_one_se
+	   abs((g.needed - lr.auc) - greatest(0.005, sqrt((lr.auc * (1 - lr.auc) + (n.pos - 1) * (lr.auc / (2 - lr.auc) - lr.auc ^ 2)
+			+ (n.neg - 1) * (2 * lr.auc ^ 2 / (1 + lr.auc) - lr.auc ^ 2)) / (n.pos * n.neg)))) < 1e-6 AS margin_is_one_se
 FROM lr, g, n;
 
 -- Labels: 0/1 numbers, text with a named positive value, and missing values.
@@ -224,6 +225,14 @@ SELECT FROM stratum_tenant_create('churn_other');
 SET stratum.tenant = 'churn_other';
 SELECT count(*) FROM stratum_churn_models();
 SELECT stratum_churn_model_metrics();
+-- gbt_min_gain: trees must also beat the linear model by this much AUC
+-- (0: only the standard-error rule applies; 1: trees can never win).
+SELECT stratum_churn_train('churn_tiny', 'churned', '{"exclude": "id", "gbt_min_leaf": 3, "gbt_min_gain": 1}') ->> 'model_id' AS gain_model \gset
+SELECT m.algorithm, round(((m.metrics->'selection'->-1->>'needed_auc')::numeric
+		- (SELECT max((s->>'validation_auc')::numeric) FROM jsonb_array_elements(m.metrics->'selection') s
+		   WHERE s->>'algorithm' = 'logreg')), 6) AS margin
+FROM stratum.churn_models m WHERE m.model_id = :gain_model;
+SELECT stratum_churn_train('churn_tiny', 'churned', '{"gbt_min_gain": 2}');
 RESET stratum.tenant;
 \c contrib_regression
 DROP DATABASE churn_train_db;

@@ -123,11 +123,11 @@ BEGIN
 	END LOOP;
 	RETURN NEXT jsonb_build_object('name', 'strict baseline: the 20 columns into one num_nonnulls() call', 'rows', n,
 		'ms', tight, 'vs_plain', tight / plain);
-	FOREACH algo IN ARRAY '{logreg,gbt}'::text[] LOOP
+	FOREACH algo IN ARRAY '{logreg,gbt,auto}'::text[] LOOP
 		t0 := clock_timestamp();
 		r := stratum_churn_train('gen', 'churned', jsonb_build_object('algorithm', algo, 'exclude', 'profile_id'));
 		RETURN NEXT jsonb_build_object('name', 'train ' || algo, 'rows', n, 'ms', pg_temp.ms(t0),
-			'fit_ms', r->'training_ms', 'validation_auc', r->'validation'->'auc');
+			'fit_ms', r->'training_ms', 'validation_auc', r->'validation'->'auc', 'chose', r->'algorithm');
 		id := (r->>'model_id')::bigint;
 		-- scoring: best of 3, like the baseline
 		best := 'Infinity';

@@ -165,6 +165,7 @@ typedef struct ChurnParams
 	int			gbt_max_bins;
 	int			gbt_early_stopping;
 	double		gbt_min_gain_se;	/* auto: trees must beat logreg by this many SEs */
+	double		gbt_min_gain;	/* auto: ... and by at least this much AUC */
 } ChurnParams;
 
 /* Progress reporting while training (the worker commits it). */

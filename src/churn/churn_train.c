@@ -10,10 +10,12 @@
  * trees with early stopping, and keeps the candidate with the highest
  * validation AUC, except that trees replace the linear model only when
  * their AUC is higher by more than gbt_min_gain_se standard errors of the
- * linear model's AUC (default 1): within the noise of the validation
- * split, the simpler model is kept, as it scores faster, explains itself
- * exactly and varies less from one split to the next (the "one standard
- * error" rule).  With refit (the default) the winner is fitted again on
+ * linear model's AUC (default 1), and by at least gbt_min_gain (default
+ * 0.005): within the noise of the validation split, the simpler model is
+ * kept, as it scores faster, explains itself exactly and varies less from
+ * one split to the next (the "one standard error" rule); and on large data,
+ * where that noise is tiny, a gain of a few thousandths of AUC does not pay
+ * for trees that score some twenty times slower (docs/performance.md).  With refit (the default) the winner is fitted again on
  * all rows with the chosen hyper-parameters (for trees: the number of trees
  * found by early stopping).  Hyper-parameters are chosen on the validation
  * part only; held-out test data, if any, is never seen.
@@ -42,7 +44,7 @@ static const char *const known_options[] = {
 	"algorithm", "seed", "validation_fraction", "refit", "drop_constant", "max_categories",
 	"lr_c", "lr_max_iter", "gbt_learning_rate", "gbt_max_iter", "gbt_max_leaves",
 	"gbt_max_depth", "gbt_min_leaf", "gbt_l2", "gbt_max_bins", "gbt_early_stopping",
-	"gbt_min_gain_se", "exclude", "positive", NULL
+	"gbt_min_gain_se", "gbt_min_gain", "exclude", "positive", NULL
 };
 
 /*
@@ -198,7 +200,7 @@ churn_params_from_jsonb(ChurnParams *p, Jsonb *options)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unknown training option \"%s\"", key),
-						 errhint("Known options: algorithm, seed, validation_fraction, refit, drop_constant, max_categories, exclude, positive, lr_c, lr_max_iter, gbt_learning_rate, gbt_max_iter, gbt_max_leaves, gbt_max_depth, gbt_min_leaf, gbt_l2, gbt_max_bins, gbt_early_stopping, gbt_min_gain_se.")));
+						 errhint("Known options: algorithm, seed, validation_fraction, refit, drop_constant, max_categories, exclude, positive, lr_c, lr_max_iter, gbt_learning_rate, gbt_max_iter, gbt_max_leaves, gbt_max_depth, gbt_min_leaf, gbt_l2, gbt_max_bins, gbt_early_stopping, gbt_min_gain_se, gbt_min_gain.")));
 		}
 	}
 
@@ -244,6 +246,7 @@ churn_params_from_jsonb(ChurnParams *p, Jsonb *options)
 	p->gbt_max_bins = (int) jb_number(options, "gbt_max_bins", 255, 2, CHURN_MAX_BINS);
 	p->gbt_early_stopping = (int) jb_number(options, "gbt_early_stopping", 30, 1, 100000);
 	p->gbt_min_gain_se = jb_number(options, "gbt_min_gain_se", 1.0, 0, 100);
+	p->gbt_min_gain = jb_number(options, "gbt_min_gain", 0.005, 0, 1);
 }
 
 /*
@@ -472,10 +475,10 @@ churn_train_run(ChurnData *d, const ChurnParams *p, ChurnProgress *progress)
 		if (best_model != NULL)
 		{
 			appendStringInfoString(&sel, ", \"needed_auc\": ");
-			churn_json_number(&sel, best_auc + p->gbt_min_gain_se * best_se);
+			churn_json_number(&sel, best_auc + Max(p->gbt_min_gain_se * best_se, p->gbt_min_gain));
 		}
 		appendStringInfoChar(&sel, '}');
-		if (best_model == NULL || auc > best_auc + p->gbt_min_gain_se * best_se)
+		if (best_model == NULL || auc > best_auc + Max(p->gbt_min_gain_se * best_se, p->gbt_min_gain))
 		{
 			best_auc = auc;
 			best_model = m;
