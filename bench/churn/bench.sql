@@ -53,4 +53,4 @@ END $$;
 \pset format unaligned
 SELECT pg_temp.bench('stratum logreg', '{"algorithm": "logreg"}');
 SELECT pg_temp.bench('stratum gbt', '{"algorithm": "gbt"}');
-SELECT pg_temp.bench('stratum auto (validation AUC, trees only if better by > 1 SE)', '{}');
+SELECT pg_temp.bench('stratum auto (validation AUC, trees only if better by > 1 SE and > 0.005)', '{}');

@@ -52,6 +52,19 @@ VACUUM ANALYZE gen_num;
 CREATE FUNCTION pg_temp.ms(t0 timestamptz) RETURNS double precision LANGUAGE sql
 RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
 
+-- A plain SELECT of the 20 feature columns of a table, every value read (one
+-- aggregate per column); returns its milliseconds.
+CREATE FUNCTION pg_temp.plain_ms(tbl text) RETURNS double precision LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz := clock_timestamp();
+	sink bigint;
+BEGIN
+	EXECUTE format('SELECT count(f1) + count(f2) + count(f3) + count(f4) + count(f5) + count(f6) + count(f7)
+		+ count(f8) + count(f9) + count(f10) + count(f11) + count(f12) + count(f13) + count(f14)
+		+ count(f15) + count(c1) + count(c2) + count(c3) + count(c4) + count(c5) FROM %I', tbl) INTO sink;
+	RETURN pg_temp.ms(t0);
+END $$;
+
 -- Scoring the numeric(12,2) copy: against a plain SELECT of it, and against
 -- the same call with every number cast to float8 in the query (PostgreSQL's
 -- own conversion, which prints each value and reads it back).  Best of 3.
@@ -59,18 +72,12 @@ CREATE FUNCTION pg_temp.numeric_columns(id bigint) RETURNS SETOF jsonb LANGUAGE 
 DECLARE
 	t0 timestamptz;
 	n bigint;
-	sink bigint;
 	plain double precision := 'Infinity';
 	direct double precision := 'Infinity';
 	casted double precision := 'Infinity';
 BEGIN
 	FOR i IN 1..3 LOOP
-		t0 := clock_timestamp();
-		SELECT count(f1) + count(f2) + count(f3) + count(f4) + count(f5) + count(f6) + count(f7)
-			+ count(f8) + count(f9) + count(f10) + count(f11) + count(f12) + count(f13) + count(f14)
-			+ count(f15) + count(c1) + count(c2) + count(c3) + count(c4) + count(c5), count(*)
-		INTO sink, n FROM gen_num;
-		plain := least(plain, pg_temp.ms(t0));
+		plain := least(plain, pg_temp.plain_ms('gen_num'));
 		t0 := clock_timestamp();
 		SELECT count(stratum_churn_probability(id, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12,
 			f13, f14, f15, c1, c2, c3, c4, c5)) INTO n FROM gen_num;
@@ -97,19 +104,14 @@ DECLARE
 	plain double precision;
 	best double precision;
 	tight double precision;
-	sink bigint;
 	id bigint;
 BEGIN
 	-- plain SELECT of the same columns, every value read, best of 3
 	plain := 'Infinity';
 	FOR i IN 1..3 LOOP
-		t0 := clock_timestamp();
-		SELECT count(f1) + count(f2) + count(f3) + count(f4) + count(f5) + count(f6) + count(f7)
-			+ count(f8) + count(f9) + count(f10) + count(f11) + count(f12) + count(f13) + count(f14)
-			+ count(f15) + count(c1) + count(c2) + count(c3) + count(c4) + count(c5), count(*)
-		INTO sink, n FROM gen;
-		plain := least(plain, pg_temp.ms(t0));
+		plain := least(plain, pg_temp.plain_ms('gen'));
 	END LOOP;
+	SELECT count(*) INTO n FROM gen;
 	RETURN NEXT jsonb_build_object('name', 'plain SELECT of the 20 feature columns', 'rows', n, 'ms', plain);
 	-- A stricter baseline: the same 20 values handed to one do-nothing
 	-- function call per row (num_nonnulls takes VARIADIC "any", as the
