@@ -47,6 +47,14 @@ SELECT stratum_profiles_delete_batch('{}', 'other');
 SELECT stratum_profiles_delete_batch(ARRAY[:bob], 'other', repeat('x', 201));
 SELECT (stratum_profiles_delete_batch(ARRAY[:bob], 'account_closure') -> 'unknown') AS none_unknown;
 SELECT stratum_profile_residue(:bob) -> 'clean' AS bob_clean;
+-- The crm_delete item holds the person's e-mail for the CRM sync; with no sync
+-- to take it, the hourly purge deletes it after 30 days.
+UPDATE stratum.outbox SET created_at = created_at - interval '29 days' WHERE tenant_id = 'rt' AND kind = 'crm_delete';
+SELECT stratum_internal.outbox_purge() >= 0 AS purged;
+SELECT count(*) AS crm_delete_kept_at_29_days FROM stratum.outbox WHERE tenant_id = 'rt' AND kind = 'crm_delete';
+UPDATE stratum.outbox SET created_at = created_at - interval '2 days' WHERE tenant_id = 'rt' AND kind = 'crm_delete';
+SELECT stratum_internal.outbox_purge() >= 0 AS purged;
+SELECT count(*) AS crm_delete_left_at_31_days FROM stratum.outbox WHERE tenant_id = 'rt' AND kind = 'crm_delete';
 
 -- Clean up: this tenant's rows, the counters and logs, the sequences.
 RESET stratum.tenant;

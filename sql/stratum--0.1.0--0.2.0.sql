@@ -2228,3 +2228,34 @@ BEGIN
 			p_idempotency_key => key);
 	END IF;
 END $$;
+
+-- ---------------------------------------------------------------------------
+-- Outbox: crm_delete items nobody consumed are deleted after 30 days
+-- (src/sql/35_outbox.sql)
+-- ---------------------------------------------------------------------------
+/*
+ * stratum_internal.outbox_purge
+ *		Delete finished items older than keep, at most batch rows per call
+ *		(the hourly system job calls it), so the table never grows unbounded.
+ *
+ * Also deletes crm_delete items still waiting after 30 days: an erasure
+ * queues one with the person's e-mail and user id for the CRM sync, and if
+ * no sync takes it (none is connected), that personal data must not outlive
+ * the erasure.  The deletion log keeps the proof, without personal data.
+ */
+CREATE OR REPLACE FUNCTION stratum_internal.outbox_purge(keep interval DEFAULT '7 days', batch integer DEFAULT 10000)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	n bigint;
+	unclaimed bigint;
+BEGIN
+	DELETE FROM stratum.outbox o
+	USING (SELECT tenant_id, outbox_id FROM stratum.outbox
+		   WHERE finished_at < now() - keep ORDER BY finished_at LIMIT batch) old
+	WHERE o.tenant_id = old.tenant_id AND o.outbox_id = old.outbox_id;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	DELETE FROM stratum.outbox o
+	WHERE o.kind = 'crm_delete' AND o.status = 'pending' AND o.created_at < now() - interval '30 days';
+	GET DIAGNOSTICS unclaimed = ROW_COUNT;
+	RETURN n + unclaimed;
+END $$;
