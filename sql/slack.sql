@@ -66,6 +66,20 @@ FROM stratum.stream_triggers t,
 	 jsonb_array_elements(stratum_internal.stream_actions_for(t, '{"event": {}, "profile": {"email": "a@b.c"}}', now())) x
 WHERE t.name = 'slack vip';
 
+-- a slack action may name only a channel: its registered webhook is looked up
+-- when the trigger fires (no URL in the trigger at all)
+SELECT stratum_stream_trigger_create('slack channel', '[{"type": "slack", "channel": "#alerts", "text": "hi"}]');
+SELECT stratum_slack_webhook_set('#alerts', 'https://hooks.slack.com/services/T000/B444/secretsecret4') ->> 'encrypted' AS encrypted;
+SELECT stratum_stream_trigger_create('slack channel', '[{"type": "slack", "channel": "#alerts", "text": "hi"}]') -> 'actions' AS stored_actions;
+SELECT x ->> 'destination' AS destination, stratum_internal.secret_decrypt(x -> 'payload' ->> 'url_encrypted') AS decrypted
+FROM stratum.stream_triggers t,
+	 jsonb_array_elements(stratum_internal.stream_actions_for(t, '{"event": {}, "profile": {}}', now())) x
+WHERE t.name = 'slack channel';
+-- the webhook removed: the trigger sends no Slack message (its other actions still run)
+SELECT stratum_slack_webhook_delete('#alerts') AS deleted;
+SELECT jsonb_array_length(stratum_internal.stream_actions_for(t, '{"event": {}, "profile": {}}', now())) AS actions
+FROM stratum.stream_triggers t WHERE t.name = 'slack channel';
+
 RESET stratum.secret_key_file;
 DELETE FROM stratum.outbox WHERE tenant_id = 'sl';
 SELECT count(*) FILTER (WHERE stratum_custom_rule_delete(rule_id)) AS rules_deleted FROM stratum.custom_rules WHERE tenant_id = 'sl';

@@ -1705,6 +1705,8 @@ CREATE POLICY tenant_isolation ON stratum.slack_webhooks
 	WITH CHECK (tenant_id = current_setting('stratum.tenant', true));
 SELECT pg_catalog.pg_extension_config_dump('stratum.slack_webhooks', '');
 
+DROP FUNCTION stratum_internal.stream_actions_check(jsonb, jsonb);
+
 /*
  * stratum_internal.stream_actions_check
  *		Validate a trigger's actions and return them as stored: secrets
@@ -1712,7 +1714,8 @@ SELECT pg_catalog.pg_extension_config_dump('stratum.slack_webhooks', '');
  *		encrypted secrets are kept for webhook actions at the same position
  *		that give neither "secret" nor "secret_encrypted".
  */
-CREATE OR REPLACE FUNCTION stratum_internal.stream_actions_check(actions jsonb, previous jsonb DEFAULT NULL)
+CREATE FUNCTION stratum_internal.stream_actions_check(actions jsonb, previous jsonb DEFAULT NULL,
+													 p_tenant text DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
 DECLARE
 	a		jsonb;
@@ -1759,7 +1762,7 @@ BEGIN
 						  HINT = format('A %s action takes: %s.', kind, array_to_string(allowed, ', '));
 			END IF;
 		END LOOP;
-		IF kind = 'webhook' OR (kind = 'slack' AND (a ? 'url' OR NOT (a ? 'url_encrypted' OR a ? 'url_hint'))) THEN
+		IF kind = 'webhook' OR (kind = 'slack' AND a ? 'url') THEN
 			IF jsonb_typeof(a -> 'url') IS DISTINCT FROM 'string'
 			   OR (a ->> 'url') !~* '^https?://[^/?#[:space:]]+[^[:space:]]*$' THEN
 				RAISE EXCEPTION '% (%) needs an http or https "url"', item, kind
@@ -1840,15 +1843,23 @@ BEGIN
 				-- as returned by stratum_stream_triggers(): keep, but it must decrypt
 				a := a || jsonb_build_object('url_hint', stratum_internal.slack_url_hint(
 					stratum_internal.secret_decrypt(a ->> 'url_encrypted')));
-			ELSIF previous IS NOT NULL AND previous -> (i - 1) ->> 'type' = 'slack'
-				  AND previous -> (i - 1) ->> 'url_hint' = a ->> 'url_hint' THEN
+			ELSIF a ? 'url_hint' THEN
+				IF previous IS NULL OR previous -> (i - 1) ->> 'type' IS DISTINCT FROM 'slack'
+				   OR previous -> (i - 1) ->> 'url_hint' IS DISTINCT FROM a ->> 'url_hint' THEN
+					RAISE EXCEPTION '% (slack): "url_hint" % is not the hint of this action''s stored URL', item, a -> 'url_hint'
+						USING ERRCODE = 'invalid_parameter_value',
+							  HINT = 'Pass the webhook "url" again.';
+				END IF;
 				-- the hint of the URL stored before: keep that URL
 				a := a || jsonb_strip_nulls(jsonb_build_object('url', previous -> (i - 1) -> 'url',
 					'url_encrypted', previous -> (i - 1) -> 'url_encrypted'));
+			ELSIF a ? 'channel' AND stratum_internal.slack_route(p_tenant, a ->> 'channel') IS NOT NULL THEN
+				NULL;			-- the channel's registered webhook, looked up when it fires
 			ELSE
-				RAISE EXCEPTION '% (slack): "url_hint" % is not the hint of this action''s stored URL', item, a -> 'url_hint'
+				RAISE EXCEPTION '% (slack) needs a webhook "url", or a "channel" with a registered webhook', item
 					USING ERRCODE = 'invalid_parameter_value',
-						  HINT = 'Pass the webhook "url" again.';
+						  DETAIL = CASE WHEN a ? 'channel' THEN format('No Slack webhook is registered for %s.', a ->> 'channel') END,
+						  HINT = 'Register one with stratum_slack_webhook_set(channel, url), or a default with channel ''*''.';
 			END IF;
 		ELSIF kind = 'notify' THEN
 			IF jsonb_typeof(a -> 'channel') IS DISTINCT FROM 'string'
@@ -1881,6 +1892,7 @@ DECLARE
 	key		text;
 	meta	jsonb;
 	body	jsonb;
+	route	jsonb;
 BEGIN
 	meta := jsonb_build_object('trigger_id', r.trigger_id, 'trigger', r.name,
 							   'event_id', doc -> 'event' -> 'event_id',
@@ -1899,14 +1911,22 @@ BEGIN
 					'body', body, 'headers', a -> 'headers', 'secret_encrypted', a -> 'secret_encrypted',
 					'timeout_ms', a -> 'timeout_ms'))));
 		ELSIF a ->> 'type' = 'slack' THEN
+			IF a ? 'url' OR a ? 'url_hint' THEN
+				route := jsonb_strip_nulls(jsonb_build_object('destination', coalesce(a ->> 'url', a ->> 'url_hint'),
+															  'url_encrypted', a -> 'url_encrypted'));
+			ELSE
+				-- a channel's registered webhook; none any more: no message
+				route := stratum_internal.slack_route(r.tenant_id, a ->> 'channel');
+				CONTINUE WHEN route IS NULL;
+			END IF;
 			body := jsonb_strip_nulls(jsonb_build_object(
 				'text', stratum_internal.stream_render(a ->> 'text', doc), 'channel', a ->> 'channel'));
 			out := out || jsonb_build_array(jsonb_build_object(
-				'index', i, 'type', 'slack', 'destination', coalesce(a ->> 'url', a ->> 'url_hint'),
+				'index', i, 'type', 'slack', 'destination', route ->> 'destination',
 				'category', a ->> 'category', 'idempotency_key', key,
 				'max_attempts', coalesce((a ->> 'max_attempts')::integer, 8),
 				'payload', meta || jsonb_strip_nulls(jsonb_build_object('body', body,
-					'url_encrypted', a -> 'url_encrypted'))));
+					'url_encrypted', route -> 'url_encrypted'))));
 		ELSE
 			out := out || jsonb_build_array(jsonb_build_object(
 				'index', i, 'type', 'notify', 'channel', a ->> 'channel',
@@ -1918,6 +1938,99 @@ BEGIN
 	END LOOP;
 	RETURN out;
 END $$;
+
+/*
+ * stratum_stream_trigger_create
+ *		Create a trigger.  condition: text in the condition language over the
+ *		event and its profile (NULL: every event of the type); event_type NULL:
+ *		every type; throttle: at most once per profile per interval.
+ */
+CREATE OR REPLACE FUNCTION stratum_stream_trigger_create(name text, actions jsonb,
+											  condition text DEFAULT NULL,
+											  event_type text DEFAULT NULL,
+											  throttle interval DEFAULT NULL,
+											  enabled boolean DEFAULT true,
+											  tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t	text := stratum_internal.tenant(tenant);
+	r	stratum.stream_triggers;
+BEGIN
+	IF name IS NULL OR name !~ '^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}$' THEN
+		RAISE EXCEPTION 'invalid trigger name %', coalesce('"' || name || '"', 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'A trigger name is 1 to 100 characters: letters, digits, space, "_", ".", ":" and "-", starting with a letter or digit.';
+	END IF;
+	IF event_type IS NOT NULL AND (btrim(event_type) = '' OR length(event_type) > 200) THEN
+		RAISE EXCEPTION 'invalid event type "%"', event_type USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Leave event_type out (NULL) to listen to every event type.';
+	END IF;
+	IF throttle IS NOT NULL AND throttle <= interval '0' THEN
+		RAISE EXCEPTION 'throttle must be a positive interval' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('Got %s.', throttle), HINT = 'E.g. throttle => ''1 hour''; NULL for none.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM stratum.stream_triggers s WHERE s.tenant_id = t AND s.name = stratum_stream_trigger_create.name) THEN
+		RAISE EXCEPTION 'stream trigger "%" already exists', name USING ERRCODE = 'duplicate_object',
+			HINT = 'Change it with stratum_stream_trigger_alter(), or pick another name.';
+	END IF;
+	INSERT INTO stratum.stream_triggers AS s (tenant_id, name, event_type, condition, throttle, enabled, actions)
+	VALUES (t, name, event_type, stratum_internal.stream_condition(condition), throttle, enabled,
+			stratum_internal.stream_actions_check(actions, NULL, t))
+	RETURNING * INTO r;
+	RETURN stratum_internal.stream_trigger_json(r);
+END $$;
+COMMENT ON FUNCTION stratum_stream_trigger_create(text, jsonb, text, text, interval, boolean, text) IS
+	'Create a real-time event trigger (condition, event type, throttle, actions: webhook, slack, notify)';
+
+/*
+ * stratum_stream_trigger_alter
+ *		Change a trigger; arguments left NULL keep their value.  A condition
+ *		or event type of '' removes it (every event / every type); a throttle
+ *		of '0' removes the throttle.
+ */
+CREATE OR REPLACE FUNCTION stratum_stream_trigger_alter(name text,
+											 new_name text DEFAULT NULL,
+											 actions jsonb DEFAULT NULL,
+											 condition text DEFAULT NULL,
+											 event_type text DEFAULT NULL,
+											 throttle interval DEFAULT NULL,
+											 enabled boolean DEFAULT NULL,
+											 tenant text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	t	text := stratum_internal.tenant(tenant);
+	r	stratum.stream_triggers := stratum_internal.stream_trigger_get(t, name);
+BEGIN
+	IF new_name IS NOT NULL AND new_name !~ '^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}$' THEN
+		RAISE EXCEPTION 'invalid trigger name "%"', new_name USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = 'A trigger name is 1 to 100 characters: letters, digits, space, "_", ".", ":" and "-", starting with a letter or digit.';
+	END IF;
+	IF new_name IS NOT NULL AND new_name <> name AND EXISTS (
+			SELECT 1 FROM stratum.stream_triggers s WHERE s.tenant_id = t AND s.name = new_name) THEN
+		RAISE EXCEPTION 'stream trigger "%" already exists', new_name USING ERRCODE = 'duplicate_object';
+	END IF;
+	IF throttle IS NOT NULL AND throttle < interval '0' THEN
+		RAISE EXCEPTION 'throttle must be a positive interval' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('Got %s.', throttle), HINT = 'Pass ''0'' to remove the throttle.';
+	END IF;
+	UPDATE stratum.stream_triggers s SET
+		name = coalesce(new_name, s.name),
+		actions = CASE WHEN stratum_stream_trigger_alter.actions IS NULL THEN s.actions
+					   ELSE stratum_internal.stream_actions_check(stratum_stream_trigger_alter.actions, s.actions, t) END,
+		condition = CASE WHEN stratum_stream_trigger_alter.condition IS NULL THEN s.condition
+						 ELSE stratum_internal.stream_condition(stratum_stream_trigger_alter.condition) END,
+		event_type = CASE WHEN stratum_stream_trigger_alter.event_type IS NULL THEN s.event_type
+						  ELSE nullif(btrim(stratum_stream_trigger_alter.event_type), '') END,
+		throttle = CASE WHEN stratum_stream_trigger_alter.throttle IS NULL THEN s.throttle
+						ELSE nullif(stratum_stream_trigger_alter.throttle, interval '0') END,
+		enabled = coalesce(stratum_stream_trigger_alter.enabled, s.enabled),
+		updated_at = now()
+	WHERE s.tenant_id = t AND s.trigger_id = r.trigger_id
+	RETURNING * INTO r;
+	RETURN stratum_internal.stream_trigger_json(r);
+END $$;
+COMMENT ON FUNCTION stratum_stream_trigger_alter(text, text, jsonb, text, text, interval, boolean, text) IS
+	'Change a stream trigger (NULL arguments keep their value)';
 
 /*
  * stratum_custom_rule_create
@@ -2107,6 +2220,8 @@ BEGIN
 	RETURN jsonb_build_object('rule_id', v_id, 'name', v_name, 'condition', cond::text, 'window', win,
 							  'actions', acts, 'schedule', cron, 'jobs', to_jsonb(jobs));
 END $$;
+COMMENT ON FUNCTION stratum_custom_rule_create(jsonb, text) IS
+	'Create a custom autopilot rule from a JSON definition (validated; condition groups compiled to one condition; scheduled per account time zone); returns the rule';
 
 /*
  * stratum_internal.custom_rule_plan

@@ -222,7 +222,8 @@ CREATE TRIGGER tenants_stream_zone AFTER UPDATE OF timezone ON stratum.tenants
  *		encrypted secrets are kept for webhook actions at the same position
  *		that give neither "secret" nor "secret_encrypted".
  */
-CREATE FUNCTION stratum_internal.stream_actions_check(actions jsonb, previous jsonb DEFAULT NULL)
+CREATE FUNCTION stratum_internal.stream_actions_check(actions jsonb, previous jsonb DEFAULT NULL,
+													 p_tenant text DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
 DECLARE
 	a		jsonb;
@@ -269,7 +270,7 @@ BEGIN
 						  HINT = format('A %s action takes: %s.', kind, array_to_string(allowed, ', '));
 			END IF;
 		END LOOP;
-		IF kind = 'webhook' OR (kind = 'slack' AND (a ? 'url' OR NOT (a ? 'url_encrypted' OR a ? 'url_hint'))) THEN
+		IF kind = 'webhook' OR (kind = 'slack' AND a ? 'url') THEN
 			IF jsonb_typeof(a -> 'url') IS DISTINCT FROM 'string'
 			   OR (a ->> 'url') !~* '^https?://[^/?#[:space:]]+[^[:space:]]*$' THEN
 				RAISE EXCEPTION '% (%) needs an http or https "url"', item, kind
@@ -350,15 +351,23 @@ BEGIN
 				-- as returned by stratum_stream_triggers(): keep, but it must decrypt
 				a := a || jsonb_build_object('url_hint', stratum_internal.slack_url_hint(
 					stratum_internal.secret_decrypt(a ->> 'url_encrypted')));
-			ELSIF previous IS NOT NULL AND previous -> (i - 1) ->> 'type' = 'slack'
-				  AND previous -> (i - 1) ->> 'url_hint' = a ->> 'url_hint' THEN
+			ELSIF a ? 'url_hint' THEN
+				IF previous IS NULL OR previous -> (i - 1) ->> 'type' IS DISTINCT FROM 'slack'
+				   OR previous -> (i - 1) ->> 'url_hint' IS DISTINCT FROM a ->> 'url_hint' THEN
+					RAISE EXCEPTION '% (slack): "url_hint" % is not the hint of this action''s stored URL', item, a -> 'url_hint'
+						USING ERRCODE = 'invalid_parameter_value',
+							  HINT = 'Pass the webhook "url" again.';
+				END IF;
 				-- the hint of the URL stored before: keep that URL
 				a := a || jsonb_strip_nulls(jsonb_build_object('url', previous -> (i - 1) -> 'url',
 					'url_encrypted', previous -> (i - 1) -> 'url_encrypted'));
+			ELSIF a ? 'channel' AND stratum_internal.slack_route(p_tenant, a ->> 'channel') IS NOT NULL THEN
+				NULL;			-- the channel's registered webhook, looked up when it fires
 			ELSE
-				RAISE EXCEPTION '% (slack): "url_hint" % is not the hint of this action''s stored URL', item, a -> 'url_hint'
+				RAISE EXCEPTION '% (slack) needs a webhook "url", or a "channel" with a registered webhook', item
 					USING ERRCODE = 'invalid_parameter_value',
-						  HINT = 'Pass the webhook "url" again.';
+						  DETAIL = CASE WHEN a ? 'channel' THEN format('No Slack webhook is registered for %s.', a ->> 'channel') END,
+						  HINT = 'Register one with stratum_slack_webhook_set(channel, url), or a default with channel ''*''.';
 			END IF;
 		ELSIF kind = 'notify' THEN
 			IF jsonb_typeof(a -> 'channel') IS DISTINCT FROM 'string'
@@ -455,7 +464,7 @@ BEGIN
 	END IF;
 	INSERT INTO stratum.stream_triggers AS s (tenant_id, name, event_type, condition, throttle, enabled, actions)
 	VALUES (t, name, event_type, stratum_internal.stream_condition(condition), throttle, enabled,
-			stratum_internal.stream_actions_check(actions))
+			stratum_internal.stream_actions_check(actions, NULL, t))
 	RETURNING * INTO r;
 	RETURN stratum_internal.stream_trigger_json(r);
 END $$;
@@ -496,7 +505,7 @@ BEGIN
 	UPDATE stratum.stream_triggers s SET
 		name = coalesce(new_name, s.name),
 		actions = CASE WHEN stratum_stream_trigger_alter.actions IS NULL THEN s.actions
-					   ELSE stratum_internal.stream_actions_check(stratum_stream_trigger_alter.actions, s.actions) END,
+					   ELSE stratum_internal.stream_actions_check(stratum_stream_trigger_alter.actions, s.actions, t) END,
 		condition = CASE WHEN stratum_stream_trigger_alter.condition IS NULL THEN s.condition
 						 ELSE stratum_internal.stream_condition(stratum_stream_trigger_alter.condition) END,
 		event_type = CASE WHEN stratum_stream_trigger_alter.event_type IS NULL THEN s.event_type
@@ -570,6 +579,7 @@ DECLARE
 	key		text;
 	meta	jsonb;
 	body	jsonb;
+	route	jsonb;
 BEGIN
 	meta := jsonb_build_object('trigger_id', r.trigger_id, 'trigger', r.name,
 							   'event_id', doc -> 'event' -> 'event_id',
@@ -588,14 +598,22 @@ BEGIN
 					'body', body, 'headers', a -> 'headers', 'secret_encrypted', a -> 'secret_encrypted',
 					'timeout_ms', a -> 'timeout_ms'))));
 		ELSIF a ->> 'type' = 'slack' THEN
+			IF a ? 'url' OR a ? 'url_hint' THEN
+				route := jsonb_strip_nulls(jsonb_build_object('destination', coalesce(a ->> 'url', a ->> 'url_hint'),
+															  'url_encrypted', a -> 'url_encrypted'));
+			ELSE
+				-- a channel's registered webhook; none any more: no message
+				route := stratum_internal.slack_route(r.tenant_id, a ->> 'channel');
+				CONTINUE WHEN route IS NULL;
+			END IF;
 			body := jsonb_strip_nulls(jsonb_build_object(
 				'text', stratum_internal.stream_render(a ->> 'text', doc), 'channel', a ->> 'channel'));
 			out := out || jsonb_build_array(jsonb_build_object(
-				'index', i, 'type', 'slack', 'destination', coalesce(a ->> 'url', a ->> 'url_hint'),
+				'index', i, 'type', 'slack', 'destination', route ->> 'destination',
 				'category', a ->> 'category', 'idempotency_key', key,
 				'max_attempts', coalesce((a ->> 'max_attempts')::integer, 8),
 				'payload', meta || jsonb_strip_nulls(jsonb_build_object('body', body,
-					'url_encrypted', a -> 'url_encrypted'))));
+					'url_encrypted', route -> 'url_encrypted'))));
 		ELSE
 			out := out || jsonb_build_array(jsonb_build_object(
 				'index', i, 'type', 'notify', 'channel', a ->> 'channel',
