@@ -1338,10 +1338,15 @@ END;
 
 /*
  * stratum_internal.custom_rule_schedule_jobs
- *		(Re)create the scheduler jobs of a rule: one per time zone it runs
- *		in (custom_rule_zones), each running the rule for the accounts in
- *		that zone at the local time.  Manual rules have none.  Returns the
- *		job names.
+ *		Make the scheduler jobs of a rule: one per time zone it runs in
+ *		(custom_rule_zones), each running the rule for the accounts in that
+ *		zone at the local time; jobs in other zones are deleted.  Manual
+ *		rules have none.  Returns the job names.
+ *
+ * Jobs are upserted by name and only those of zones that are gone are
+ * deleted, with the zones read in the DELETE's own snapshot: two sessions
+ * adding accounts in new zones at once each keep the other's job (an
+ * isolation spec, rule_zones, races them).
  */
 CREATE OR REPLACE FUNCTION stratum_internal.custom_rule_schedule_jobs(p_tenant text, p_rule_id bigint)
 RETURNS text[] LANGUAGE plpgsql SET search_path = pg_catalog AS $$
@@ -1352,10 +1357,9 @@ DECLARE
 	j text;
 BEGIN
 	SELECT * INTO r FROM stratum.custom_rules WHERE tenant_id = p_tenant AND rule_id = p_rule_id;
-	FOR j IN SELECT name FROM stratum.job_schedules
-			 WHERE tenant_id = p_tenant AND name LIKE format('custom_rule_%s %%', p_rule_id) LOOP
-		PERFORM @extschema@.stratum_job_unschedule(j, tenant => p_tenant);
-	END LOOP;
+	DELETE FROM stratum.job_schedules s
+	WHERE s.tenant_id = p_tenant AND s.name LIKE format('custom_rule_%s %%', p_rule_id)
+	  AND (r.schedule IS NULL OR NOT s.timezone = ANY (stratum_internal.custom_rule_zones(p_tenant, p_rule_id)));
 	IF r.schedule IS NULL THEN
 		RETURN jobs;
 	END IF;
