@@ -2378,3 +2378,104 @@ BEGIN
 	GET DIAGNOSTICS unclaimed = ROW_COUNT;
 	RETURN n + unclaimed;
 END $$;
+
+-- ---------------------------------------------------------------------------
+-- Streaming: inserts straight into an event partition are streamed
+-- (src/sql/55_stream.sql, src/sql/20_events.sql)
+-- ---------------------------------------------------------------------------
+/*
+ * stratum_internal.events_maintain
+ *		Create monthly partitions from the oldest retained month to
+ *		months_ahead months ahead, moving any rows of those months out of the
+ *		default partition; drop partitions wholly past every tenant's
+ *		retention; delete, in batches, events past a tenant's own shorter
+ *		retention.  Returns what it did.
+ */
+CREATE OR REPLACE FUNCTION stratum_internal.events_maintain(months_ahead integer DEFAULT 3,
+												 delete_batch integer DEFAULT 50000)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+	max_keep	integer;
+	first_month	date;
+	last_month	date;
+	m			date;
+	part		text;
+	created		text[] := '{}';
+	dropped		text[] := '{}';
+	moved		bigint := 0;
+	n			bigint;
+	deleted		bigint := 0;
+	rel			record;
+	t			record;
+BEGIN
+	SELECT coalesce(max(retention_days), 365) INTO max_keep FROM stratum.tenants;
+	first_month := date_trunc('month', now() - make_interval(days => max_keep))::date;
+	last_month := (date_trunc('month', now()) + make_interval(months => months_ahead))::date;
+
+	m := first_month;
+	WHILE m <= last_month LOOP
+		part := stratum_internal.event_partition_name(m);
+		IF to_regclass(format('stratum.%I', part)) IS NULL THEN
+			-- Made detached and attached after the move, because a partition
+			-- cannot be created while the default partition holds its rows.
+			EXECUTE format('CREATE TABLE stratum.%I (LIKE stratum.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
+			EXECUTE format($q$WITH moved AS (
+					DELETE FROM stratum.events_default
+					WHERE occurred_at >= %L AND occurred_at < %L RETURNING *)
+				INSERT INTO stratum.%I SELECT * FROM moved$q$,
+				m::timestamptz, (m + interval '1 month')::timestamptz, part);
+			GET DIAGNOSTICS n = ROW_COUNT;
+			moved := moved + n;
+			PERFORM stratum_internal.event_partition_index(part);
+			EXECUTE format('ALTER TABLE stratum.events ATTACH PARTITION stratum.%I FOR VALUES FROM (%L) TO (%L)',
+						   part, m::timestamptz, (m + interval '1 month')::timestamptz);
+			-- inserts straight into the partition are streamed too (55_stream.sql)
+			EXECUTE format($q$CREATE TRIGGER stream_enqueue_events AFTER INSERT ON stratum.%I
+				REFERENCING NEW TABLE AS new_events
+				FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.stream_enqueue_events()$q$, part);
+			created := created || part;
+		END IF;
+		m := (m + interval '1 month')::date;
+	END LOOP;
+
+	FOR rel IN
+		SELECT c.relname,
+			   (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1]::timestamptz AS upper_bound
+		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'stratum.events'::regclass AND c.relname <> 'events_default'
+	LOOP
+		IF rel.upper_bound <= now() - make_interval(days => max_keep) THEN
+			EXECUTE format('DROP TABLE stratum.%I', rel.relname);
+			dropped := dropped || rel.relname::text;
+		END IF;
+	END LOOP;
+
+	-- Tenants whose retention is shorter than the partitions kept.
+	FOR t IN SELECT tenant_id, retention_days FROM stratum.tenants WHERE retention_days < max_keep LOOP
+		DELETE FROM stratum.events e
+		USING (SELECT tableoid, ctid FROM stratum.events
+			   WHERE tenant_id = t.tenant_id
+				 AND occurred_at < now() - make_interval(days => t.retention_days)
+			   LIMIT delete_batch) old
+		WHERE e.tableoid = old.tableoid AND e.ctid = old.ctid;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		deleted := deleted + n;
+	END LOOP;
+
+	RETURN jsonb_build_object('created', to_jsonb(created), 'dropped', to_jsonb(dropped),
+							  'moved_from_default', moved, 'deleted_past_retention', deleted);
+END $$;
+
+DO $$
+DECLARE
+	part text;
+BEGIN
+	FOR part IN
+		SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'stratum.events'::regclass ORDER BY c.relname
+	LOOP
+		EXECUTE format($q$CREATE TRIGGER stream_enqueue_events AFTER INSERT ON stratum.%I
+			REFERENCING NEW TABLE AS new_events
+			FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.stream_enqueue_events()$q$, part);
+	END LOOP;
+END $$;

@@ -135,6 +135,10 @@ BEGIN
 			PERFORM stratum_internal.event_partition_index(part);
 			EXECUTE format('ALTER TABLE stratum.events ATTACH PARTITION stratum.%I FOR VALUES FROM (%L) TO (%L)',
 						   part, m::timestamptz, (m + interval '1 month')::timestamptz);
+			-- inserts straight into the partition are streamed too (55_stream.sql)
+			EXECUTE format($q$CREATE TRIGGER stream_enqueue_events AFTER INSERT ON stratum.%I
+				REFERENCING NEW TABLE AS new_events
+				FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.stream_enqueue_events()$q$, part);
 			created := created || part;
 		END IF;
 		m := (m + interval '1 month')::date;

@@ -208,6 +208,14 @@ CREATE TRIGGER stream_enqueue_events AFTER INSERT ON stratum.events
 	REFERENCING NEW TABLE AS new_events
 	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.stream_enqueue_events();
 
+-- A statement trigger fires only on the table a statement names, so an
+-- INSERT or COPY straight into a partition needs the trigger there too
+-- (events_maintain adds it to each partition it attaches).  An INSERT into
+-- stratum.events fires the parent's alone, so nothing is queued twice.
+CREATE TRIGGER stream_enqueue_events AFTER INSERT ON stratum.events_default
+	REFERENCING NEW TABLE AS new_events
+	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.stream_enqueue_events();
+
 CREATE TRIGGER stream_triggers_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON stratum.stream_triggers
 	FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.stream_triggers_changed();
 -- A tenant's zone is part of its triggers (hour_of_day(), day_of_week()):

@@ -139,6 +139,22 @@ acme,2026-01-01 00:00:00+00,1,page_view,"{""url"": ""/pricing""}"
 });
 ok(StreamTest::wait_requests($log, sub { grep({ $_->{path} eq '/ok' && $_->{status} == 200 } @_) >= 3 }),
 	'INSERT and COPY events trigger too');
+# straight into a partition, and through the parent into a partition: one
+# webhook each (the partition's statement trigger, or the parent's, not both)
+my $before_direct = scalar(grep { $_->{path} eq '/ok' && $_->{status} == 200 } StreamTest::requests($log));
+$node->safe_psql('postgres', q{
+	SELECT stratum_internal.events_maintain();
+	INSERT INTO stratum.events_default (tenant_id, occurred_at, profile_id, event_type, properties)
+	SELECT 'acme', '2099-01-01', profile_id, 'page_view', '{"url": "/pricing"}' FROM stratum.profiles WHERE email = 'vip@example.com';
+	DO $$ BEGIN EXECUTE format('INSERT INTO stratum.%I (tenant_id, occurred_at, profile_id, event_type, properties)
+		SELECT %L, now(), profile_id, %L, %L FROM stratum.profiles WHERE email = %L',
+		stratum_internal.event_partition_name(now()::date), 'acme', 'page_view', '{"url": "/pricing"}', 'vip@example.com'); END $$;
+});
+ok(StreamTest::wait_requests($log, sub { grep({ $_->{path} eq '/ok' && $_->{status} == 200 } @_) >= $before_direct + 2 }),
+	'events inserted straight into partitions trigger too');
+sleep 1;
+is(scalar(grep { $_->{path} eq '/ok' && $_->{status} == 200 } StreamTest::requests($log)), $before_direct + 2,
+	'each of them once');
 
 # hour_of_day() reads the event time in the tenant's zone, and the worker
 # picks up a change of the zone (Berlin is 1 or 2 hours ahead of UTC)
