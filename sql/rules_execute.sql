@@ -58,6 +58,11 @@ ORDER BY 1, 2;
 SELECT campaign_id, daily_budget FROM stratum.campaigns ORDER BY 1;
 
 SELECT stratum_custom_rule_execute(pg_temp.rid('Budget cutter')) - 'run_id' - 'rule_id';
+-- A backtest of yesterday after the run sees yesterday's budgets (from the
+-- change log), so it plans the same changes as the backtest before the run.
+SELECT day - current_date AS day_offset, campaign_id, outcome, actions, spend_change
+FROM stratum_custom_rule_test(pg_temp.rid('Budget cutter'), current_date - 1, current_date - 1)
+ORDER BY 1, 2;
 SELECT campaign_id, daily_budget FROM stratum.campaigns ORDER BY 1;
 SELECT campaign_id, outcome, reason, metrics->>'roas' AS roas, metrics->>'spend' AS spend
 FROM stratum.custom_rule_matches ORDER BY run_id, campaign_id;

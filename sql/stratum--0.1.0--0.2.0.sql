@@ -2479,3 +2479,142 @@ BEGIN
 			FOR EACH STATEMENT EXECUTE FUNCTION stratum_internal.stream_enqueue_events()$q$, part);
 	END LOOP;
 END $$;
+
+-- ---------------------------------------------------------------------------
+-- Rules: backtests use each day's budget, bid and status from the change log
+-- (src/sql/65_rules.sql, src/rules/rule_metrics.c)
+-- ---------------------------------------------------------------------------
+/*
+ * stratum_internal.campaign_as_of
+ *		A campaign with its daily budget, bid and status as they were at the
+ *		end of a day in its account's time zone: for each field, the old
+ *		value of the first change after that day, if any (every change is
+ *		logged in stratum.campaign_changes).  The metrics query of
+ *		custom_rules_evaluate reads budget and status the same way.
+ */
+CREATE FUNCTION stratum_internal.campaign_as_of(c stratum.campaigns, p_day date) RETURNS stratum.campaigns
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+	day_end timestamptz;
+	h record;
+BEGIN
+	SELECT (p_day + 1)::timestamp AT TIME ZONE coalesce(a.timezone, 'UTC') INTO day_end
+	FROM stratum.ad_accounts a WHERE a.tenant_id = c.tenant_id AND a.account_id = c.account_id;
+	day_end := coalesce(day_end, (p_day + 1)::timestamp AT TIME ZONE 'UTC');
+	FOR h IN
+		SELECT DISTINCT ON (x.field) x.field, x.old_value
+		FROM stratum.campaign_changes x
+		WHERE x.tenant_id = c.tenant_id AND x.campaign_id = c.campaign_id AND x.changed_at >= day_end
+		ORDER BY x.field, x.changed_at
+	LOOP
+		CASE h.field
+			WHEN 'daily_budget' THEN c.daily_budget := h.old_value::numeric;
+			WHEN 'bid_amount' THEN c.bid_amount := h.old_value::numeric;
+			WHEN 'status' THEN c.status := h.old_value;
+		END CASE;
+	END LOOP;
+	RETURN c;
+END $$;
+
+/*
+ * stratum_custom_rule_test
+ *		Backtest: for each day in [from, to], the campaigns the rule would
+ *		have matched (or skipped, with the reason) over the stored metrics
+ *		of that day's window, the actions that would follow for the
+ *		campaign as it was that day (budget, bid and status from the change
+ *		log), and impact estimates: the change in daily spend and the
+ *		expected revenue change at the window's ROAS.
+ *		Changes nothing.
+ */
+CREATE OR REPLACE FUNCTION stratum_custom_rule_test(rule_id bigint, "from" date, "to" date, tenant text DEFAULT NULL)
+RETURNS TABLE (day date, campaign_id text, campaign_name text, outcome text, reason text, actions jsonb,
+			   spend_change numeric, expected_revenue_change numeric)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+	t text := stratum_internal.tenant(tenant);
+	r stratum.custom_rules;
+	d date;
+	e record;
+	c stratum.campaigns;
+	a jsonb;
+	p record;
+	ctx jsonb;
+	acts jsonb;
+	ds numeric;
+	hour integer;
+	win_days integer;
+	changes_tried boolean;
+	changed boolean;
+BEGIN
+	SELECT * INTO r FROM stratum.custom_rules x WHERE x.tenant_id = t AND x.rule_id = stratum_custom_rule_test.rule_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'custom rule % does not exist', rule_id USING ERRCODE = 'undefined_object';
+	END IF;
+	IF "from" IS NULL OR "to" IS NULL OR "from" > "to" THEN
+		RAISE EXCEPTION 'invalid backtest range % to %', to_char("from", 'YYYY-MM-DD'), to_char("to", 'YYYY-MM-DD')
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Give two dates, from <= to.';
+	END IF;
+	IF "to" - "from" >= 366 THEN
+		RAISE EXCEPTION 'backtest range of % days is too long', "to" - "from" + 1
+			USING ERRCODE = 'program_limit_exceeded', HINT = 'Backtest at most 366 days at a time.';
+	END IF;
+	win_days := r.window_back_from - r.window_back_to + 1;
+	hour := CASE WHEN split_part(r.schedule, ' ', 2) ~ '^[0-9]+$' THEN split_part(r.schedule, ' ', 2)::integer END;
+	FOR d IN SELECT g::date FROM generate_series("from", "to", interval '1 day') g LOOP
+		FOR e IN SELECT * FROM stratum_internal.custom_rules_evaluate(t, ARRAY[r.rule_id], d, NULL, hour, true) x
+				 WHERE x.outcome <> 'summary' ORDER BY x.campaign_id LOOP
+			SELECT * INTO c FROM stratum.campaigns x WHERE x.tenant_id = t AND x.campaign_id = e.campaign_id;
+			c := stratum_internal.campaign_as_of(c, d);
+			ctx := e.metrics || jsonb_build_object('campaign_id', c.campaign_id, 'campaign_name', c.name,
+				'account_id', c.account_id, 'rule_name', r.name, 'daily_budget', c.daily_budget);
+			acts := '[]';
+			ds := 0;
+			changes_tried := false;
+			changed := false;
+			IF e.outcome = 'matched' THEN
+				FOR a IN SELECT x FROM jsonb_array_elements(r.actions) x ORDER BY (x->>'action_no')::integer LOOP
+					p := stratum_internal.custom_rule_plan(a, c, ctx);
+					IF a->>'type' IN ('slack', 'webhook') AND changes_tried AND NOT changed THEN
+						p.skip_reason := 'no change to report';
+						p.message := NULL;
+					END IF;
+					IF a->>'type' IN ('budget', 'bid', 'pause', 'enable') THEN
+						changes_tried := true;
+						changed := changed OR p.skip_reason IS NULL;
+					END IF;
+					acts := acts || jsonb_strip_nulls(jsonb_build_object('type', a->>'type', 'skipped', p.skip_reason,
+						'old_value', p.old_value, 'new_value', p.new_value, 'message', p.message, 'note', p.note));
+					IF p.skip_reason IS NULL THEN
+						IF a->>'type' = 'budget' AND c.status = 'active' THEN
+							ds := ds + p.new_value::numeric - p.old_value::numeric;
+						ELSIF a->>'type' = 'pause' THEN
+							ds := ds - coalesce(round((e.metrics->>'spend')::numeric / win_days, 2), 0);
+						ELSIF a->>'type' = 'enable' THEN
+							ds := ds + coalesce(c.daily_budget, 0);
+						END IF;
+						IF a->>'type' = 'budget' THEN
+							ctx := ctx || jsonb_build_object('old_budget', p.old_value::numeric, 'new_budget', p.new_value::numeric);
+							c.daily_budget := p.new_value::numeric;
+						ELSIF a->>'type' = 'bid' THEN
+							ctx := ctx || jsonb_build_object('old_bid', p.old_value::numeric, 'new_bid', p.new_value::numeric);
+							c.bid_amount := p.new_value::numeric;
+						ELSIF a->>'type' IN ('pause', 'enable') THEN
+							c.status := p.new_value;
+						END IF;
+					END IF;
+				END LOOP;
+			END IF;
+			day := d;
+			campaign_id := e.campaign_id;
+			campaign_name := c.name;
+			outcome := e.outcome;
+			reason := e.reason;
+			actions := acts;
+			spend_change := CASE WHEN e.outcome = 'matched' THEN ds END;
+			expected_revenue_change := CASE WHEN e.outcome = 'matched' THEN round(ds * coalesce((e.metrics->>'roas')::numeric, 0), 2) END;
+			RETURN NEXT;
+		END LOOP;
+	END LOOP;
+END $$;
+COMMENT ON FUNCTION stratum_custom_rule_test(bigint, date, date, text) IS
+	'Backtest a custom rule day by day over stored metrics: matches, the actions that would follow, spend and expected revenue change; changes nothing';

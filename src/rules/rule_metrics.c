@@ -135,8 +135,9 @@ build_query(const RuleData *data)
 	}
 	appendStringInfoString(&q,
 						   " FROM days GROUP BY campaign_id)"
-						   " SELECT c.campaign_id, c.account_id, c.name, acc.platform, c.campaign_type, c.status,"
-						   "  c.daily_budget::float8, c.is_brand, c.is_retargeting,"
+						   " SELECT c.campaign_id, c.account_id, c.name, acc.platform, c.campaign_type,"
+						   "  coalesce(hs.old_value, c.status),"
+						   "  coalesce(hb.old_value::numeric, c.daily_budget)::float8, c.is_brand, c.is_retargeting,"
 						   "  (acc.today - st.started)::float8,"
 						   "  (acc.today - greatest(st.started, (ch.last AT TIME ZONE acc.timezone)::date))::float8,"
 						   "  acc.hour, extract(dow FROM acc.today)::float8, acc.score, acc.emq, acc.av,"
@@ -147,6 +148,19 @@ build_query(const RuleData *data)
 						   " LEFT JOIN LATERAL (SELECT max(h.changed_at) AS last FROM stratum.campaign_changes h"
 						   "  WHERE h.tenant_id = c.tenant_id AND h.campaign_id = c.campaign_id"
 						   "  AND h.changed_at < (acc.today + 1)::timestamp AT TIME ZONE acc.timezone) ch ON true"
+						   /*
+							* As of a past day (backtests), the budget and status
+							* then: the old value of the first change after that
+							* day, if any (the change log holds every change).
+							*/
+						   " LEFT JOIN LATERAL (SELECT h.old_value FROM stratum.campaign_changes h"
+						   "  WHERE $2::date IS NOT NULL AND h.tenant_id = c.tenant_id AND h.campaign_id = c.campaign_id"
+						   "  AND h.field = 'daily_budget' AND h.changed_at >= (acc.today + 1)::timestamp AT TIME ZONE acc.timezone"
+						   "  ORDER BY h.changed_at LIMIT 1) hb ON true"
+						   " LEFT JOIN LATERAL (SELECT h.old_value FROM stratum.campaign_changes h"
+						   "  WHERE $2::date IS NOT NULL AND h.tenant_id = c.tenant_id AND h.campaign_id = c.campaign_id"
+						   "  AND h.field = 'status' AND h.changed_at >= (acc.today + 1)::timestamp AT TIME ZONE acc.timezone"
+						   "  ORDER BY h.changed_at LIMIT 1) hs ON true"
 						   " LEFT JOIN agg ON agg.campaign_id = c.campaign_id"
 						   " WHERE c.tenant_id = $1"
 						   " ORDER BY c.account_id, c.campaign_id");

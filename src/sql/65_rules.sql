@@ -1460,12 +1460,45 @@ END $$;
 COMMENT ON FUNCTION stratum_custom_rule_reject(bigint, text, text, text) IS 'Reject the pending actions of a rule run (one campaign or all); returns how many';
 
 /*
+ * stratum_internal.campaign_as_of
+ *		A campaign with its daily budget, bid and status as they were at the
+ *		end of a day in its account's time zone: for each field, the old
+ *		value of the first change after that day, if any (every change is
+ *		logged in stratum.campaign_changes).  The metrics query of
+ *		custom_rules_evaluate reads budget and status the same way.
+ */
+CREATE FUNCTION stratum_internal.campaign_as_of(c stratum.campaigns, p_day date) RETURNS stratum.campaigns
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+	day_end timestamptz;
+	h record;
+BEGIN
+	SELECT (p_day + 1)::timestamp AT TIME ZONE coalesce(a.timezone, 'UTC') INTO day_end
+	FROM stratum.ad_accounts a WHERE a.tenant_id = c.tenant_id AND a.account_id = c.account_id;
+	day_end := coalesce(day_end, (p_day + 1)::timestamp AT TIME ZONE 'UTC');
+	FOR h IN
+		SELECT DISTINCT ON (x.field) x.field, x.old_value
+		FROM stratum.campaign_changes x
+		WHERE x.tenant_id = c.tenant_id AND x.campaign_id = c.campaign_id AND x.changed_at >= day_end
+		ORDER BY x.field, x.changed_at
+	LOOP
+		CASE h.field
+			WHEN 'daily_budget' THEN c.daily_budget := h.old_value::numeric;
+			WHEN 'bid_amount' THEN c.bid_amount := h.old_value::numeric;
+			WHEN 'status' THEN c.status := h.old_value;
+		END CASE;
+	END LOOP;
+	RETURN c;
+END $$;
+
+/*
  * stratum_custom_rule_test
  *		Backtest: for each day in [from, to], the campaigns the rule would
  *		have matched (or skipped, with the reason) over the stored metrics
  *		of that day's window, the actions that would follow for the
- *		campaign as it is now, and impact estimates: the change in daily
- *		spend and the expected revenue change at the window's ROAS.
+ *		campaign as it was that day (budget, bid and status from the change
+ *		log), and impact estimates: the change in daily spend and the
+ *		expected revenue change at the window's ROAS.
  *		Changes nothing.
  */
 CREATE FUNCTION stratum_custom_rule_test(rule_id bigint, "from" date, "to" date, tenant text DEFAULT NULL)
@@ -1506,6 +1539,7 @@ BEGIN
 		FOR e IN SELECT * FROM stratum_internal.custom_rules_evaluate(t, ARRAY[r.rule_id], d, NULL, hour, true) x
 				 WHERE x.outcome <> 'summary' ORDER BY x.campaign_id LOOP
 			SELECT * INTO c FROM stratum.campaigns x WHERE x.tenant_id = t AND x.campaign_id = e.campaign_id;
+			c := stratum_internal.campaign_as_of(c, d);
 			ctx := e.metrics || jsonb_build_object('campaign_id', c.campaign_id, 'campaign_name', c.name,
 				'account_id', c.account_id, 'rule_name', r.name, 'daily_budget', c.daily_budget);
 			acts := '[]';
