@@ -80,6 +80,42 @@ SELECT stratum_slack_webhook_delete('#alerts') AS deleted;
 SELECT jsonb_array_length(stratum_internal.stream_actions_for(t, '{"event": {}, "profile": {}}', now())) AS actions
 FROM stratum.stream_triggers t WHERE t.name = 'slack channel';
 
+-- Key rotation: the new key in stratum.secret_key_file, the old one in
+-- stratum.secret_key_file_previous; secrets read under either until
+-- stratum_secrets_reencrypt() stores them all under the new key (and
+-- encrypts Slack URLs stored in clear before a key was set).
+INSERT INTO stratum.slack_webhooks (tenant_id, channel, url, url_hint)
+VALUES ('sl', '#legacy', 'https://hooks.slack.com/services/T000/B555/clearlegacy',
+		stratum_internal.slack_url_hint('https://hooks.slack.com/services/T000/B555/clearlegacy'));
+SELECT stratum_internal.outbox_enqueue('sl', 'slack', 'https://hooks.slack.com/services/T000/B666/clearitem',
+	'{"body": {"text": "queued in clear"}}') IS NOT NULL AS queued_in_clear;
+COPY (SELECT 'ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100') TO '/tmp/stratum_regress_slack_new.key';
+SET stratum.secret_key_file = '/tmp/stratum_regress_slack_new.key';
+SELECT stratum_internal.secret_decrypt(a ->> 'url_encrypted') AS without_previous
+FROM stratum.stream_triggers t, jsonb_array_elements(t.actions) a WHERE t.name = 'slack vip';
+SET stratum.secret_key_file_previous = '/tmp/stratum_regress_slack.key';
+SELECT stratum_internal.secret_decrypt(a ->> 'url_encrypted') AS with_previous
+FROM stratum.stream_triggers t, jsonb_array_elements(t.actions) a WHERE t.name = 'slack vip';
+SELECT stratum_secrets_reencrypt();
+RESET stratum.secret_key_file_previous;
+SELECT (SELECT stratum_internal.secret_decrypt(a ->> 'url_encrypted')
+		FROM stratum.stream_triggers t, jsonb_array_elements(t.actions) a WHERE t.name = 'slack vip') AS trigger_url,
+	   (SELECT string_agg(channel || '=' || stratum_internal.secret_decrypt(url_encrypted), ', ' ORDER BY channel)
+		FROM stratum.slack_webhooks WHERE tenant_id = 'sl') AS webhooks,
+	   (SELECT count(*) FROM stratum.slack_webhooks WHERE tenant_id = 'sl' AND url IS NOT NULL) AS webhooks_in_clear;
+SELECT destination, stratum_internal.secret_decrypt(payload ->> 'url_encrypted') AS url
+FROM stratum.outbox WHERE tenant_id = 'sl' AND kind = 'slack' ORDER BY outbox_id;
+-- under the old key alone nothing decrypts any more
+SET stratum.secret_key_file = '/tmp/stratum_regress_slack.key';
+SELECT stratum_internal.secret_decrypt(url_encrypted) FROM stratum.slack_webhooks WHERE tenant_id = 'sl' AND channel = '#legacy';
+SET stratum.secret_key_file = '/tmp/stratum_regress_slack_new.key';
+-- only superusers
+CREATE ROLE sl_user;
+SET ROLE sl_user;
+SELECT stratum_secrets_reencrypt();
+RESET ROLE;
+DROP ROLE sl_user;
+
 RESET stratum.secret_key_file;
 DELETE FROM stratum.outbox WHERE tenant_id = 'sl';
 SELECT count(*) FILTER (WHERE stratum_custom_rule_delete(rule_id)) AS rules_deleted FROM stratum.custom_rules WHERE tenant_id = 'sl';

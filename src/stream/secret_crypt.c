@@ -9,6 +9,11 @@
  * with an error that says how to configure one: there is no fallback that
  * would keep secrets in clear.
  *
+ * Key rotation: a secret that does not decrypt under the current key is
+ * tried under stratum.secret_key_file_previous (the GCM tag tells a wrong
+ * key apart); stratum_secrets_reencrypt() then stores every secret again
+ * under the current key.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -51,13 +56,13 @@ hexval(char c)
 
 /*
  * load_key
- *		Read the key: 64 hex digits (surrounding white space ignored) or
- *		exactly 32 bytes.  Errors say what is wrong and how to fix it.
+ *		Read the key in the file at path: 64 hex digits (surrounding white
+ *		space ignored) or exactly 32 bytes.  Errors say what is wrong and how
+ *		to fix it.
  */
 static void
-load_key(unsigned char *key)
+load_key(const char *path, unsigned char *key)
 {
-	const char *path = stratum_secret_key_file;
 	FILE	   *f;
 	char		buf[200];
 	size_t		n;
@@ -127,7 +132,7 @@ secret_encrypt(const char *plaintext)
 	char	   *out;
 	bool		ok;
 
-	load_key(key);
+	load_key(stratum_secret_key_file, key);
 	raw[0] = SECRET_VERSION;
 	if (RAND_bytes(raw + 1, NONCE_LEN) != 1)
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a random nonce")));
@@ -159,9 +164,41 @@ secret_encrypt(const char *plaintext)
 }
 
 /*
+ * gcm_open
+ *		Decrypt raw (version byte, nonce, ciphertext, tag) under key into out;
+ *		false if the tag does not match.
+ */
+static bool
+gcm_open(const unsigned char *key, const unsigned char *raw, int clen, char *out, int *plen)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int			len;
+	bool		ok;
+
+	*plen = 0;
+	ok = ctx != NULL
+		&& EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1
+		&& EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1
+		&& EVP_DecryptInit_ex(ctx, NULL, NULL, key, raw + 1) == 1
+		&& EVP_DecryptUpdate(ctx, (unsigned char *) out, &len, raw + 1 + NONCE_LEN, clen) == 1;
+	if (ok)
+	{
+		*plen = len;
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, (void *) (raw + 1 + NONCE_LEN + clen)) == 1
+			&& EVP_DecryptFinal_ex(ctx, (unsigned char *) out + *plen, &len) == 1;
+		if (ok)
+			*plen += len;
+	}
+	if (ctx)
+		EVP_CIPHER_CTX_free(ctx);
+	return ok;
+}
+
+/*
  * secret_decrypt
- *		Decrypt a stored secret; an error if the data were changed or the key
- *		is not the one they were encrypted with.
+ *		Decrypt a stored secret under the current key, or else the previous
+ *		one; an error if the data were changed or neither key is the one they
+ *		were encrypted with.
  */
 char *
 secret_decrypt(const char *encoded)
@@ -172,10 +209,10 @@ secret_decrypt(const char *encoded)
 	int			rawlen = pg_b64_decode(encoded, elen, (char *) raw, pg_b64_dec_len(elen));
 	int			clen;
 	char	   *out;
-	EVP_CIPHER_CTX *ctx;
-	int			len,
-				plen = 0;
+	int			plen = 0;
 	bool		ok;
+	bool		have_previous = stratum_secret_key_file_previous != NULL &&
+		stratum_secret_key_file_previous[0] != '\0';
 
 	if (rawlen < 1 + NONCE_LEN + TAG_LEN || raw[0] != SECRET_VERSION)
 		ereport(ERROR,
@@ -184,30 +221,22 @@ secret_decrypt(const char *encoded)
 				 errdetail("It is not base64 of a version-1 AES-256-GCM secret.")));
 	clen = rawlen - 1 - NONCE_LEN - TAG_LEN;
 	out = palloc(clen + 1);
-	load_key(key);
-	ctx = EVP_CIPHER_CTX_new();
-	ok = ctx != NULL
-		&& EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1
-		&& EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1
-		&& EVP_DecryptInit_ex(ctx, NULL, NULL, key, raw + 1) == 1
-		&& EVP_DecryptUpdate(ctx, (unsigned char *) out, &len, raw + 1 + NONCE_LEN, clen) == 1;
-	if (ok)
+	load_key(stratum_secret_key_file, key);
+	ok = gcm_open(key, raw, clen, out, &plen);
+	if (!ok && have_previous)
 	{
-		plen = len;
-		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, raw + 1 + NONCE_LEN + clen) == 1
-			&& EVP_DecryptFinal_ex(ctx, (unsigned char *) out + plen, &len) == 1;
-		if (ok)
-			plen += len;
+		load_key(stratum_secret_key_file_previous, key);
+		ok = gcm_open(key, raw, clen, out, &plen);
 	}
-	if (ctx)
-		EVP_CIPHER_CTX_free(ctx);
 	explicit_bzero(key, sizeof(key));
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("could not decrypt a stored secret"),
-				 errdetail("The authentication tag does not match: the key in stratum.secret_key_file is not the one the secret was stored with, or the data were changed."),
-				 errhint("Restore the original key file, or store the secret again.")));
+				 errdetail(have_previous
+						   ? "The authentication tag does not match under stratum.secret_key_file nor stratum.secret_key_file_previous: the secret was stored with another key, or the data were changed."
+						   : "The authentication tag does not match: the key in stratum.secret_key_file is not the one the secret was stored with, or the data were changed."),
+				 errhint("Restore the original key file (after a key change, set stratum.secret_key_file_previous to the old one), or store the secret again.")));
 	out[plen] = '\0';
 	return out;
 }

@@ -17,6 +17,7 @@
 
 /* Settings (GUCs), defined in stream_settings.c */
 extern char *stratum_secret_key_file;
+extern char *stratum_secret_key_file_previous;
 extern bool stratum_delivery_enabled;
 extern int	stratum_delivery_max_in_flight;
 extern int	stratum_delivery_connect_timeout;

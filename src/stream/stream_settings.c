@@ -13,6 +13,7 @@
 #include "stream/stream.h"
 
 char	   *stratum_secret_key_file = NULL;
+char	   *stratum_secret_key_file_previous = NULL;
 bool		stratum_delivery_enabled = true;
 int			stratum_delivery_max_in_flight = 256;
 int			stratum_delivery_connect_timeout = 5000;
@@ -31,6 +32,15 @@ stratum_stream_init(void)
 							   "File holding the 256-bit key that encrypts stored secrets (AES-256-GCM).",
 							   "64 hexadecimal digits or 32 raw bytes.  Without it, secrets cannot be stored.",
 							   &stratum_secret_key_file,
+							   NULL,
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("stratum.secret_key_file_previous",
+							   "File holding the key secrets were encrypted with before the current one (key rotation).",
+							   "Secrets that do not decrypt with stratum.secret_key_file are tried with this key; stratum_secrets_reencrypt() moves them all to the current key.",
+							   &stratum_secret_key_file_previous,
 							   NULL,
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY,
