@@ -711,21 +711,19 @@ END $$;
 CREATE FUNCTION stratum_internal.ad_accounts_zones_changed() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
+	tenants text[] := '{}';
 	t text;
 BEGIN
-	IF TG_OP = 'INSERT' THEN
-		FOR t IN SELECT DISTINCT tenant_id FROM new_accounts ORDER BY 1 LOOP
-			PERFORM stratum_internal.custom_rule_zones_sync(t);
-		END LOOP;
-	ELSIF TG_OP = 'DELETE' THEN
-		FOR t IN SELECT DISTINCT tenant_id FROM old_accounts ORDER BY 1 LOOP
-			PERFORM stratum_internal.custom_rule_zones_sync(t);
-		END LOOP;
-	ELSE
-		FOR t IN SELECT tenant_id FROM new_accounts UNION SELECT tenant_id FROM old_accounts ORDER BY 1 LOOP
-			PERFORM stratum_internal.custom_rule_zones_sync(t);
-		END LOOP;
+	-- only the transition tables this event has may be read
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		tenants := ARRAY(SELECT tenant_id FROM new_accounts);
 	END IF;
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		tenants := tenants || ARRAY(SELECT tenant_id FROM old_accounts);
+	END IF;
+	FOR t IN SELECT DISTINCT x FROM unnest(tenants) x ORDER BY 1 LOOP
+		PERFORM stratum_internal.custom_rule_zones_sync(t);
+	END LOOP;
 	RETURN NULL;
 END $$;
 
